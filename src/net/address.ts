@@ -1,0 +1,167 @@
+// An IP address as (family, unsigned integer). Parsing and formatting go through ipaddr.js;
+// the integer form makes ordinal arithmetic and ordering trivial for both families.
+import ipaddr from 'ipaddr.js';
+import { InvalidAddressError } from './errors.js';
+
+export type IPFamily = 4 | 6;
+
+/** What to do with an IPv4-mapped IPv6 address (`::ffff:a.b.c.d`). */
+export type V4MappedPolicy = 'reject' | 'unmap' | 'keep';
+
+export interface ParseAddressOptions {
+  /**
+   * Default 'reject': a mapped address in configuration is almost always a mistake for the
+   * IPv4 address, and silently treating it as IPv6 would put it in the wrong family's tables.
+   */
+  v4Mapped?: V4MappedPolicy;
+  /** Require this family. */
+  family?: IPFamily;
+}
+
+const V4_MAPPED_PREFIX = 0xffffn << 32n;
+const V4_MAPPED_MASK = ~((1n << 32n) - 1n) & ((1n << 128n) - 1n);
+
+export const familyBits = (family: IPFamily): 32 | 128 => (family === 4 ? 32 : 128);
+
+export class IPAddress {
+  private constructor(
+    readonly family: IPFamily,
+    readonly value: bigint,
+  ) {}
+
+  static parse(text: string, opts: ParseAddressOptions = {}): IPAddress {
+    const addr = parseRaw(text);
+    const policy = opts.v4Mapped ?? 'reject';
+    let result = addr;
+    if (addr.isIPv4Mapped()) {
+      if (policy === 'reject') {
+        throw new InvalidAddressError(
+          text,
+          'v4-mapped',
+          `IPv4-mapped IPv6 address; write the IPv4 address ${addr.unmap().toString()} instead`,
+        );
+      }
+      if (policy === 'unmap') result = addr.unmap();
+    }
+    if (opts.family !== undefined && result.family !== opts.family) {
+      throw new InvalidAddressError(text, 'family', `not an IPv${opts.family} address`);
+    }
+    return result;
+  }
+
+  /** Builds an address from its integer value; RangeError when it does not fit the family. */
+  static fromBigInt(family: IPFamily, value: bigint): IPAddress {
+    if (value < 0n || value >= 1n << BigInt(familyBits(family))) {
+      throw new RangeError(`${value} is not an IPv${family} address value`);
+    }
+    return new IPAddress(family, value);
+  }
+
+  static fromBytes(bytes: Uint8Array | readonly number[]): IPAddress {
+    if (bytes.length !== 4 && bytes.length !== 16) {
+      throw new RangeError(`an IP address has 4 or 16 bytes, got ${bytes.length}`);
+    }
+    let value = 0n;
+    for (const b of bytes) {
+      if (!Number.isInteger(b) || b < 0 || b > 255) throw new RangeError(`not a byte: ${b}`);
+      value = (value << 8n) | BigInt(b);
+    }
+    return new IPAddress(bytes.length === 4 ? 4 : 6, value);
+  }
+
+  get bits(): 32 | 128 {
+    return familyBits(this.family);
+  }
+
+  isIPv4Mapped(): boolean {
+    return this.family === 6 && (this.value & V4_MAPPED_MASK) === V4_MAPPED_PREFIX;
+  }
+
+  /** The IPv4 address inside a mapped IPv6 address; other addresses are returned unchanged. */
+  unmap(): IPAddress {
+    return this.isIPv4Mapped() ? new IPAddress(4, this.value & 0xffffffffn) : this;
+  }
+
+  toBytes(): Uint8Array {
+    const n = this.bits / 8;
+    const out = new Uint8Array(n);
+    let v = this.value;
+    for (let i = n - 1; i >= 0; i--) {
+      out[i] = Number(v & 0xffn);
+      v >>= 8n;
+    }
+    return out;
+  }
+
+  /** Canonical text: dotted quad, or RFC 5952 (mapped addresses keep their dotted tail). */
+  toString(): string {
+    const bytes = Array.from(this.toBytes());
+    if (this.family === 4) return bytes.join('.');
+    if (this.isIPv4Mapped()) return `::ffff:${bytes.slice(12).join('.')}`;
+    return (ipaddr.fromByteArray(bytes) as ipaddr.IPv6).toRFC5952String();
+  }
+
+  equals(other: IPAddress): boolean {
+    return this.family === other.family && this.value === other.value;
+  }
+
+  /** Orders IPv4 before IPv6, then numerically. */
+  compare(other: IPAddress): number {
+    if (this.family !== other.family) return this.family - other.family;
+    return this.value < other.value ? -1 : this.value > other.value ? 1 : 0;
+  }
+}
+
+function parseRaw(text: string): IPAddress {
+  if (text.includes('%')) {
+    throw new InvalidAddressError(text, 'zone', 'zone identifiers (%...) are not allowed here');
+  }
+  if (text.includes(':')) {
+    const hexOnly = dottedTailToHex(text);
+    if (hexOnly === undefined || !ipaddr.IPv6.isValid(hexOnly)) {
+      throw new InvalidAddressError(text, 'syntax', 'not a valid IPv6 address');
+    }
+    return IPAddress.fromBytes(ipaddr.IPv6.parse(hexOnly).toByteArray());
+  }
+  // ipaddr.js also accepts 'classful' forms (10.1, 0x0a.1.2.3, 012.1.2.3) that inet_aton
+  // reads differently from what a human means; only the four-part decimal form is accepted.
+  if (!ipaddr.IPv4.isValidFourPartDecimal(text)) {
+    throw new InvalidAddressError(
+      text,
+      'syntax',
+      'not a dotted-quad IPv4 address (a.b.c.d, no leading zeros)',
+    );
+  }
+  return IPAddress.fromBytes(ipaddr.IPv4.parse(text).toByteArray());
+}
+
+/**
+ * Rewrites an embedded dotted-quad tail (`::1.2.3.4`) into two hex groups. ipaddr.js 2.5 reads
+ * `::a.b.c.d` (IPv4-compatible, RFC 4291 2.5.5.1) as `::ffff:a.b.c.d`, i.e. a different address.
+ * undefined when the tail is not a valid dotted quad.
+ */
+function dottedTailToHex(text: string): string | undefined {
+  const cut = text.lastIndexOf(':');
+  const tail = text.slice(cut + 1);
+  if (!tail.includes('.')) return text;
+  if (!ipaddr.IPv4.isValidFourPartDecimal(tail)) return undefined;
+  const [a, b, c, d] = ipaddr.IPv4.parse(tail).octets as [number, number, number, number];
+  return `${text.slice(0, cut + 1)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+}
+
+export const parseAddress = (text: string, opts?: ParseAddressOptions): IPAddress =>
+  IPAddress.parse(text, opts);
+
+/** Canonical text of an address; IPv4-mapped IPv6 becomes the IPv4 address. */
+export const normalizeAddress = (text: string): string =>
+  IPAddress.parse(text, { v4Mapped: 'unmap' }).toString();
+
+export function isAddress(text: string, opts?: ParseAddressOptions): boolean {
+  try {
+    IPAddress.parse(text, opts);
+    return true;
+  } catch (e) {
+    if (e instanceof InvalidAddressError) return false;
+    throw e;
+  }
+}
