@@ -1,0 +1,64 @@
+// Deciding where an address comes from: which pools a node may use, and in which order it
+// tries a pool's blocks. Pure.
+import { createHash } from 'node:crypto';
+import { Prefix } from '../../src/net/index.js';
+import { IpamRequestError, type IpFamily } from './errors.js';
+import { selectorMatches } from './selector.js';
+import type { IPPoolSpec } from './types.js';
+
+export interface PoolChoice {
+  name: string;
+  cidr: string;
+  family: IpFamily;
+  blockSize: number;
+}
+
+export const DEFAULT_BLOCK_SIZE: Readonly<Record<IpFamily, number>> = { 4: 26, 6: 122 };
+
+/**
+ * Pools of `family` this node may take new addresses from: enabled and selecting the node's
+ * labels. With `names`, only those pools, in that order (an unknown name is a request error);
+ * otherwise every pool, by name, so all nodes agree on the order.
+ */
+export function eligiblePools(
+  pools: readonly { name: string; spec: IPPoolSpec }[],
+  req: { family: IpFamily; nodeLabels: Readonly<Record<string, string>>; names?: readonly string[] },
+): PoolChoice[] {
+  const byName = new Map(pools.map((p) => [p.name, p]));
+  let ordered: { name: string; spec: IPPoolSpec }[];
+  if (req.names !== undefined) {
+    ordered = req.names.map((n) => {
+      const p = byName.get(n);
+      if (p === undefined) throw new IpamRequestError(`IPPool "${n}" does not exist`);
+      return p;
+    });
+  } else {
+    ordered = [...pools].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+  const out: PoolChoice[] = [];
+  for (const { name, spec } of ordered) {
+    const family = Prefix.parse(spec.cidr).family;
+    if (family !== req.family || spec.disabled === true) continue;
+    if (!selectorMatches(spec.nodeSelector, req.nodeLabels)) continue;
+    out.push({ name, cidr: spec.cidr, family, blockSize: spec.blockSize ?? DEFAULT_BLOCK_SIZE[family] });
+  }
+  return out;
+}
+
+/** A 128-bit number fixed by the inputs: deterministic per node, unrelated between nodes. */
+export function nodeHash(...parts: string[]): bigint {
+  return BigInt(`0x${createHash('sha256').update(parts.join('\0')).digest('hex').slice(0, 32)}`);
+}
+
+/**
+ * Every block CIDR of the pool exactly once, starting at a node-specific pseudo-random index
+ * and wrapping around. Nodes therefore start claiming far apart and rarely race for one block,
+ * while a node's successive blocks stay adjacent (fewer, aggregatable routes). Lazy, because a
+ * large IPv6 pool holds more blocks than could ever be listed.
+ */
+export function* blockCandidates(pool: PoolChoice, node: string): Generator<string> {
+  const prefix = Prefix.parse(pool.cidr);
+  const count = prefix.subnetCount(pool.blockSize);
+  const start = nodeHash(node, pool.name) % count;
+  for (let i = 0n; i < count; i++) yield prefix.subnetAt(pool.blockSize, (start + i) % count).toString();
+}
