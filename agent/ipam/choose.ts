@@ -1,9 +1,9 @@
 // Deciding where an address comes from: which pools a node may use, and in which order it
 // tries a pool's blocks. Pure.
 import { createHash } from 'node:crypto';
+import { selectorMatches } from '../../policy/selector.js';
 import { Prefix } from '../../src/net/index.js';
 import { IpamRequestError, type IpFamily } from './errors.js';
-import { selectorMatches } from './selector.js';
 import type { IPPoolSpec } from './types.js';
 
 export interface PoolChoice {
@@ -39,7 +39,7 @@ export function eligiblePools(
   for (const { name, spec } of ordered) {
     const family = Prefix.parse(spec.cidr).family;
     if (family !== req.family || spec.disabled === true) continue;
-    if (!selectorMatches(spec.nodeSelector, req.nodeLabels)) continue;
+    if (spec.nodeSelector !== undefined && !selectorMatches(spec.nodeSelector, req.nodeLabels)) continue;
     out.push({ name, cidr: spec.cidr, family, blockSize: spec.blockSize ?? DEFAULT_BLOCK_SIZE[family] });
   }
   return out;

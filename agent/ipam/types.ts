@@ -1,4 +1,5 @@
 // Shapes of the IPAM resources (trellis.network/v1) as this module reads and writes them.
+import type { LabelSelector } from '../../policy/model.js';
 import type { Resource } from '../../src/datastore/types.js';
 
 export const API_VERSION = 'trellis.network/v1';
@@ -6,21 +7,10 @@ export const KIND_POOL = 'IPPool';
 export const KIND_BLOCK = 'IPAMBlock';
 export const KIND_AFFINITY = 'BlockAffinity';
 
-export interface LabelSelectorRequirement {
-  key: string;
-  operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist';
-  values?: string[];
-}
-
-/** Kubernetes LabelSelector; an absent selector selects everything. */
-export interface LabelSelector {
-  matchLabels?: Record<string, string>;
-  matchExpressions?: LabelSelectorRequirement[];
-}
-
 export interface IPPoolSpec {
   cidr: string;
   blockSize?: number;
+  /** Absent: every node. */
   nodeSelector?: LabelSelector;
   disabled?: boolean;
   natOutgoing?: boolean;
