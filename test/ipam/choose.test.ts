@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { blockCandidates, eligiblePools, type PoolChoice } from '../../agent/ipam/choose.js';
 import { IpamRequestError } from '../../agent/ipam/errors.js';
-import { selectorMatches } from '../../agent/ipam/selector.js';
 import type { IPPoolSpec } from '../../agent/ipam/types.js';
 import { Prefix } from '../../src/net/index.js';
 
@@ -87,29 +86,4 @@ describe('ipam/choose', () => {
       ),
     );
   });
-});
-
-describe('ipam/selector', () => {
-  const labels = { zone: 'a', gpu: 'true' };
-  const cases: [string, Parameters<typeof selectorMatches>[0], boolean][] = [
-    ['absent selector', undefined, true],
-    ['empty selector', {}, true],
-    ['matchLabels hit', { matchLabels: { zone: 'a' } }, true],
-    ['matchLabels miss', { matchLabels: { zone: 'b' } }, false],
-    ['In hit', { matchExpressions: [{ key: 'zone', operator: 'In', values: ['a', 'b'] }] }, true],
-    ['In on missing key', { matchExpressions: [{ key: 'rack', operator: 'In', values: ['a'] }] }, false],
-    ['NotIn hit', { matchExpressions: [{ key: 'zone', operator: 'NotIn', values: ['a'] }] }, false],
-    ['NotIn on missing key', { matchExpressions: [{ key: 'rack', operator: 'NotIn', values: ['a'] }] }, true],
-    ['Exists', { matchExpressions: [{ key: 'gpu', operator: 'Exists' }] }, true],
-    ['Exists missing', { matchExpressions: [{ key: 'rack', operator: 'Exists' }] }, false],
-    ['DoesNotExist', { matchExpressions: [{ key: 'gpu', operator: 'DoesNotExist' }] }, false],
-    [
-      'all terms ANDed',
-      { matchLabels: { zone: 'a' }, matchExpressions: [{ key: 'gpu', operator: 'DoesNotExist' }] },
-      false,
-    ],
-  ];
-  for (const [name, sel, want] of cases) {
-    it(name, () => assert.equal(selectorMatches(sel, labels), want));
-  }
 });
