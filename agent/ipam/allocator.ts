@@ -14,12 +14,14 @@ import {
   freeCount,
   releaseAllocation,
   releaseHandle,
+  releaseNode,
 } from './block.js';
 import { blockCandidates, eligiblePools, nodeHash, type PoolChoice } from './choose.js';
 import { IpamExhaustedError, IpamRequestError, type IpFamily } from './errors.js';
 import { KeyedMutex } from './mutex.js';
 import { DEFAULT_RETRY, type RetryPolicy, retryOnConflict } from './retry.js';
 import {
+  type Allocation,
   type AllocationAttributes,
   API_VERSION,
   type BlockAffinity,
@@ -125,17 +127,21 @@ export class IpamAllocator {
   /** Frees every address of `handle`. Returns what was freed; an unknown handle frees nothing. */
   async releaseByHandle(handle: string): Promise<AllocationInfo[]> {
     if (typeof handle !== 'string' || handle === '') throw new IpamRequestError('handle must be non-empty');
-    const released: AllocationInfo[] = [];
-    for (const block of await this.listBlocks()) {
-      if (!block.spec.allocations.some((a) => a.handle === handle)) continue;
-      const freed = await this.modifyBlock(block.metadata.name, (spec) => {
-        const r = releaseHandle(spec, handle);
-        return { spec: r.released.length > 0 ? r.spec : undefined, value: r.released };
-      });
-      for (const a of freed ?? []) released.push(describe(block.spec, a, a.attributes?.node ?? null));
-    }
-    if (released.length > 0) this.log.info({ handle, addresses: released.map((r) => r.address) }, 'released');
-    return released;
+    return this.releaseWhere(
+      { handle },
+      (a) => a.handle === handle,
+      (spec) => releaseHandle(spec, handle),
+    );
+  }
+
+  /** Frees every address allocated for `node`, in any block: only for a node that is gone for good. */
+  async releaseByNode(node: string): Promise<AllocationInfo[]> {
+    if (typeof node !== 'string' || node === '') throw new IpamRequestError('node must be non-empty');
+    return this.releaseWhere(
+      { node },
+      (a) => a.attributes?.node === node,
+      (spec) => releaseNode(spec, node),
+    );
   }
 
   /**
@@ -159,6 +165,25 @@ export class IpamAllocator {
       }
     }
     return out;
+  }
+
+  private async releaseWhere(
+    context: Record<string, string>,
+    holds: (a: Allocation) => boolean,
+    release: (spec: IPAMBlockSpec) => { spec: IPAMBlockSpec; released: Allocation[] },
+  ): Promise<AllocationInfo[]> {
+    const released: AllocationInfo[] = [];
+    for (const block of await this.listBlocks()) {
+      if (!block.spec.allocations.some(holds)) continue;
+      const freed = await this.modifyBlock(block.metadata.name, (spec) => {
+        const r = release(spec);
+        return { spec: r.released.length > 0 ? r.spec : undefined, value: r.released };
+      });
+      for (const a of freed ?? []) released.push(describe(block.spec, a, a.attributes?.node ?? null));
+    }
+    if (released.length > 0)
+      this.log.info({ ...context, addresses: released.map((r) => r.address) }, 'released');
+    return released;
   }
 
   private async allocationsOfHandle(handle: string): Promise<AllocationInfo[]> {

@@ -144,6 +144,14 @@ export function releaseHandle(
   return releaseWhere(spec, (a) => a.handle === handle);
 }
 
+/** Frees every address allocated for `node` (attributes.node): the node is gone for good. */
+export function releaseNode(
+  spec: IPAMBlockSpec,
+  node: string,
+): { spec: IPAMBlockSpec; released: Allocation[] } {
+  return releaseWhere(spec, (a) => a.attributes?.node === node);
+}
+
 /**
  * Frees exactly the allocation `ref` names. If the ordinal was released and handed out again
  * since `ref` was observed, its seq differs and nothing is freed (`released` is undefined).
