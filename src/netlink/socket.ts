@@ -1,0 +1,385 @@
+// A NETLINK_ROUTE socket: request/ACK, multipart dumps and batched requests.
+//
+// All exchanges are synchronous on the calling thread. That is deliberate: rtnetlink handles a
+// request inside the sender's sendto() (netlink_unicast_kernel -> rtnetlink_rcv), so every ACK
+// or error is already queued when sendto returns and the following recv never waits on the
+// network or another process; dumps are produced on demand as we recv. A blocking recv costs
+// microseconds, less than a hop through the libuv thread pool, and keeps the namespace rules
+// simple. SO_RCVTIMEO bounds the wait should the kernel ever not answer.
+
+import {
+  decodeError,
+  decodeMessages,
+  encodeMessageInto,
+  messageLength,
+  type NlMessage,
+  type NlPayload,
+  payloadOf,
+  type RtAttr,
+} from './codec.js';
+import {
+  AF_NETLINK,
+  NETLINK_CAP_ACK,
+  NETLINK_EXT_ACK,
+  NETLINK_ROUTE,
+  NLM_F_ACK,
+  NLM_F_DUMP,
+  NLM_F_DUMP_INTR,
+  NLM_F_REQUEST,
+  NLMSG_DONE,
+  NLMSG_ERROR,
+  NLMSG_OVERRUN,
+  RTM_DELADDR,
+  RTM_DELLINK,
+  RTM_DELROUTE,
+  RTM_GETADDR,
+  RTM_GETLINK,
+  RTM_GETROUTE,
+  RTM_NEWADDR,
+  RTM_NEWLINK,
+  RTM_NEWROUTE,
+  RTM_SETLINK,
+  SO_RCVBUF,
+  SO_RCVBUFFORCE,
+  SO_RCVTIMEO,
+  SO_SNDBUF,
+  SO_SNDBUFFORCE,
+  SOCK_CLOEXEC,
+  SOCK_RAW,
+  SOL_NETLINK,
+  SOL_SOCKET,
+} from './constants.js';
+import {
+  NetlinkError,
+  NetlinkProtocolError,
+  type NetlinkRequestInfo,
+  NetlinkSyscallError,
+} from './errors.js';
+import {
+  sysBind,
+  sysClose,
+  sysGetsockoptInt,
+  sysRecv,
+  sysSendto,
+  sysSetsockoptBytes,
+  sysSetsockoptInt,
+  sysSocket,
+} from './libc.js';
+import { withNetns } from './netns.js';
+
+/** One rtnetlink request; the socket adds NLM_F_REQUEST, ACK/DUMP flags, seq and pid. */
+export interface NetlinkRequest extends NlPayload {
+  readonly type: number;
+  /** Type-specific flags, e.g. NLM_F_CREATE | NLM_F_EXCL. */
+  readonly flags: number;
+  /** Human summary for errors, e.g. 'route 10.0.0.0/24 table 254' (may be a lazy getter). */
+  readonly what: string;
+}
+
+/** A request from a fixed family header and attributes (everything but the route hot path). */
+export function makeRequest(
+  type: number,
+  flags: number,
+  body: Uint8Array,
+  attrs: readonly RtAttr[],
+  what: string,
+): NetlinkRequest {
+  return { type, flags, what, ...payloadOf(body, attrs) };
+}
+
+export interface NetlinkSocketOptions {
+  /** Open the socket inside this network namespace (e.g. /run/netns/x); it stays bound to it. */
+  readonly netnsPath?: string;
+  /** Receive buffer; forced past rmem_max when root. Default 32 MiB. */
+  readonly receiveBufferBytes?: number;
+  /** Upper bound on bytes per sendto in a batch. Default 192 KiB. */
+  readonly maxBatchBytes?: number;
+  /** Upper bound on messages per sendto in a batch. Default 2048. */
+  readonly maxBatchMessages?: number;
+  /** How long a recv may wait before the exchange fails with EAGAIN. Default 10 s. */
+  readonly receiveTimeoutMs?: number;
+}
+
+const MESSAGE_TYPE_NAMES: ReadonlyMap<number, string> = new Map([
+  [RTM_NEWLINK, 'RTM_NEWLINK'],
+  [RTM_DELLINK, 'RTM_DELLINK'],
+  [RTM_GETLINK, 'RTM_GETLINK'],
+  [RTM_SETLINK, 'RTM_SETLINK'],
+  [RTM_NEWADDR, 'RTM_NEWADDR'],
+  [RTM_DELADDR, 'RTM_DELADDR'],
+  [RTM_GETADDR, 'RTM_GETADDR'],
+  [RTM_NEWROUTE, 'RTM_NEWROUTE'],
+  [RTM_DELROUTE, 'RTM_DELROUTE'],
+  [RTM_GETROUTE, 'RTM_GETROUTE'],
+]);
+
+export function messageTypeName(type: number): string {
+  return MESSAGE_TYPE_NAMES.get(type) ?? `type ${type}`;
+}
+
+/** Budget of receive-buffer bytes one queued error ACK may cost (skb truesize, generous). */
+const ERROR_ACK_TRUESIZE = 2048;
+/** Room the kernel wants beyond the payload in sk_sndbuf (netlink_sendmsg: len > sndbuf - 32). */
+const SNDBUF_SLACK = 64;
+const RECV_BUFFER_BYTES = 128 * 1024;
+const DUMP_ATTEMPTS = 5;
+const EAGAIN = 11;
+
+/** sockaddr_nl for the kernel: family AF_NETLINK, pid 0, groups 0. */
+const KERNEL_ADDR = (() => {
+  const a = Buffer.alloc(12);
+  a.writeUInt16LE(AF_NETLINK, 0);
+  return a;
+})();
+
+function setBufferSize(fd: number, force: number, plain: number, bytes: number): number {
+  try {
+    sysSetsockoptInt(fd, SOL_SOCKET, force, bytes);
+  } catch (err) {
+    // Without CAP_NET_ADMIN the kernel caps the size at net.core.[rw]mem_max: take what we get.
+    if (!(err instanceof NetlinkSyscallError && err.code === 'EPERM')) throw err;
+    sysSetsockoptInt(fd, SOL_SOCKET, plain, bytes);
+  }
+  return sysGetsockoptInt(fd, SOL_SOCKET, plain);
+}
+
+export class NetlinkSocket {
+  readonly #fd: number;
+  readonly #recvBuf = Buffer.allocUnsafe(RECV_BUFFER_BYTES);
+  #sendBuf: Buffer;
+  readonly #maxBatchBytes: number;
+  readonly #maxBatchMessages: number;
+  #seq: number;
+  #closed = false;
+
+  private constructor(fd: number, maxBatchBytes: number, maxBatchMessages: number) {
+    this.#fd = fd;
+    this.#maxBatchBytes = maxBatchBytes;
+    this.#maxBatchMessages = maxBatchMessages;
+    this.#sendBuf = Buffer.allocUnsafe(Math.min(maxBatchBytes, 64 * 1024));
+    // Start away from 0 so replies to another socket's old sequence numbers never look like ours.
+    this.#seq = (Date.now() & 0x7fffffff) >>> 0;
+  }
+
+  static open(opts: NetlinkSocketOptions = {}): NetlinkSocket {
+    const create = (): number => sysSocket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+    const fd = opts.netnsPath === undefined ? create() : withNetns(opts.netnsPath, create);
+    try {
+      const rcvbuf = setBufferSize(
+        fd,
+        SO_RCVBUFFORCE,
+        SO_RCVBUF,
+        opts.receiveBufferBytes ?? 32 * 1024 * 1024,
+      );
+      const wantBatchBytes = opts.maxBatchBytes ?? 192 * 1024;
+      const sndbuf = setBufferSize(fd, SO_SNDBUFFORCE, SO_SNDBUF, wantBatchBytes + SNDBUF_SLACK);
+      // Errors are answered with the request header only (CAP_ACK) plus the kernel's reason (EXT_ACK).
+      sysSetsockoptInt(fd, SOL_NETLINK, NETLINK_CAP_ACK, 1);
+      sysSetsockoptInt(fd, SOL_NETLINK, NETLINK_EXT_ACK, 1);
+      const timeoutMs = opts.receiveTimeoutMs ?? 10_000;
+      const tv = Buffer.alloc(16);
+      tv.writeBigInt64LE(BigInt(Math.floor(timeoutMs / 1000)), 0);
+      tv.writeBigInt64LE(BigInt((timeoutMs % 1000) * 1000), 8);
+      sysSetsockoptBytes(fd, SOL_SOCKET, SO_RCVTIMEO, tv);
+      sysBind(fd, KERNEL_ADDR);
+      // Every message of a batch may fail; all their error ACKs must fit in the receive buffer.
+      const maxMessages = Math.max(
+        1,
+        Math.min(opts.maxBatchMessages ?? 2048, Math.floor(rcvbuf / ERROR_ACK_TRUESIZE)),
+      );
+      return new NetlinkSocket(fd, Math.min(wantBatchBytes, sndbuf - SNDBUF_SLACK), maxMessages);
+    } catch (err) {
+      sysClose(fd);
+      throw err;
+    }
+  }
+
+  /** The largest number of messages one sendto of a batch will carry. */
+  get maxBatchMessages(): number {
+    return this.#maxBatchMessages;
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    sysClose(this.#fd);
+  }
+
+  /** Sends one request and waits for its ACK; throws NetlinkError when the kernel refuses it. */
+  request(req: NetlinkRequest): void {
+    const [error] = this.batch([req]);
+    if (error !== undefined) throw error;
+  }
+
+  /** Sends a dump request and returns every reply message (retried if the dump was interrupted). */
+  dump(req: NetlinkRequest): NlMessage[] {
+    for (let attempt = 1; ; attempt++) {
+      const { messages, interrupted } = this.#dumpOnce(req);
+      if (!interrupted) return messages;
+      if (attempt === DUMP_ATTEMPTS) {
+        throw new NetlinkProtocolError(`${messageTypeName(req.type)} dump kept being interrupted by changes`);
+      }
+    }
+  }
+
+  /**
+   * Sends many requests with as few sendto calls as the buffers allow and returns, per request,
+   * undefined (applied) or the NetlinkError the kernel answered. Only the last message of each
+   * sendto asks for an ACK: the kernel reports every failure anyway, so that one ACK is the
+   * fence that says "everything before me has been answered" and successes cost no recv.
+   */
+  batch(reqs: readonly NetlinkRequest[]): (NetlinkError | undefined)[] {
+    this.#assertOpen();
+    const results: (NetlinkError | undefined)[] = new Array(reqs.length).fill(undefined);
+    let start = 0;
+    while (start < reqs.length) {
+      let end = start;
+      let bytes = 0;
+      while (end < reqs.length && end - start < this.#maxBatchMessages) {
+        const len = messageLength(reqs[end]!);
+        if (end > start && bytes + len > this.#maxBatchBytes) break;
+        bytes += len;
+        end++;
+      }
+      this.#sendChunk(reqs, start, end, bytes, results);
+      start = end;
+    }
+    return results;
+  }
+
+  #sendChunk(
+    reqs: readonly NetlinkRequest[],
+    start: number,
+    end: number,
+    bytes: number,
+    results: (NetlinkError | undefined)[],
+  ): void {
+    if (this.#sendBuf.length < bytes) this.#sendBuf = Buffer.allocUnsafe(bytes);
+    const firstSeq = this.#seq;
+    let at = 0;
+    for (let i = start; i < end; i++) {
+      const req = reqs[i]!;
+      const ack = i === end - 1 ? NLM_F_ACK : 0;
+      const header = { type: req.type, flags: NLM_F_REQUEST | ack | req.flags, seq: this.#nextSeq(), pid: 0 };
+      at = encodeMessageInto(this.#sendBuf, at, header, req);
+    }
+    this.#send(at);
+    const lastSeq = (firstSeq + (end - start - 1)) >>> 0;
+    const count = end - start;
+    this.#receive((msg) => {
+      const offset = (msg.seq - firstSeq) >>> 0;
+      if (offset >= count || msg.type !== NLMSG_ERROR) return false;
+      const answer = decodeError(msg);
+      if (answer.errno !== 0) {
+        const req = reqs[start + offset]!;
+        results[start + offset] = new NetlinkError(answer.errno, requestInfo(req, msg.seq), answer.message);
+      }
+      return msg.seq === lastSeq;
+    });
+  }
+
+  /**
+   * Sends one request that the kernel answers with data (e.g. RTM_GETLINK for one name) and
+   * returns the reply messages; throws NetlinkError when the kernel refuses it.
+   */
+  query(req: NetlinkRequest): NlMessage[] {
+    const seq = this.#sendOne(req, NLM_F_ACK);
+    const replies: NlMessage[] = [];
+    this.#receive((msg) => {
+      if (msg.seq !== seq) return false;
+      if (msg.type !== NLMSG_ERROR) {
+        replies.push(msg);
+        return false;
+      }
+      const answer = decodeError(msg);
+      if (answer.errno !== 0) throw new NetlinkError(answer.errno, requestInfo(req, seq), answer.message);
+      return true;
+    });
+    return replies;
+  }
+
+  #sendOne(req: NetlinkRequest, flags: number): number {
+    this.#assertOpen();
+    const len = messageLength(req);
+    if (this.#sendBuf.length < len) this.#sendBuf = Buffer.allocUnsafe(len);
+    const seq = this.#nextSeq();
+    encodeMessageInto(
+      this.#sendBuf,
+      0,
+      { type: req.type, flags: NLM_F_REQUEST | flags | req.flags, seq, pid: 0 },
+      req,
+    );
+    this.#send(len);
+    return seq;
+  }
+
+  #dumpOnce(req: NetlinkRequest): { messages: NlMessage[]; interrupted: boolean } {
+    const seq = this.#sendOne(req, NLM_F_DUMP);
+    const messages: NlMessage[] = [];
+    let interrupted = false;
+    this.#receive((msg) => {
+      if (msg.seq !== seq) return false;
+      if ((msg.flags & NLM_F_DUMP_INTR) !== 0) interrupted = true;
+      if (msg.type === NLMSG_ERROR) {
+        const answer = decodeError(msg);
+        throw new NetlinkError(answer.errno, requestInfo(req, seq), answer.message);
+      }
+      if (msg.type === NLMSG_DONE) {
+        // NLMSG_DONE carries the dump's final status; a negative value is an error.
+        const status = msg.payload.length >= 4 ? msg.payload.readInt32LE(0) : 0;
+        if (status < 0) throw new NetlinkError(-status, requestInfo(req, seq));
+        return true;
+      }
+      if (msg.type === NLMSG_OVERRUN) throw new NetlinkProtocolError('kernel reported NLMSG_OVERRUN');
+      messages.push(msg);
+      return false;
+    });
+    return { messages, interrupted };
+  }
+
+  #send(len: number): void {
+    const sent = sysSendto(this.#fd, this.#sendBuf, len, KERNEL_ADDR);
+    if (sent !== len) throw new NetlinkProtocolError(`sendto wrote ${sent} of ${len} bytes`);
+  }
+
+  /**
+   * Reads datagrams and hands each message to `onMessage` until it returns true. Messages from
+   * earlier, abandoned exchanges (their seq is not ours) are the handler's to skip.
+   */
+  #receive(onMessage: (msg: NlMessage) => boolean): void {
+    for (;;) {
+      let n: number;
+      try {
+        n = sysRecv(this.#fd, this.#recvBuf);
+      } catch (err) {
+        if (err instanceof NetlinkSyscallError && err.errno === EAGAIN) {
+          throw new NetlinkProtocolError('timed out waiting for the kernel to answer');
+        }
+        throw err;
+      }
+      if (n > this.#recvBuf.length) {
+        throw new NetlinkProtocolError(
+          `datagram of ${n} bytes exceeds the ${this.#recvBuf.length}-byte buffer`,
+        );
+      }
+      // Copy: the receive buffer is reused by the next recv, messages may outlive it (dumps).
+      for (const msg of decodeMessages(Buffer.from(this.#recvBuf.subarray(0, n)))) {
+        if (onMessage(msg)) return;
+      }
+    }
+  }
+
+  #nextSeq(): number {
+    const seq = this.#seq;
+    this.#seq = (this.#seq + 1) >>> 0;
+    return seq;
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new NetlinkProtocolError('netlink socket is closed');
+  }
+}
+
+function requestInfo(req: NetlinkRequest, seq: number): NetlinkRequestInfo {
+  return { type: req.type, typeName: messageTypeName(req.type), flags: req.flags, seq, what: req.what };
+}
