@@ -25,6 +25,7 @@ import {
   type AllocationAttributes,
   API_VERSION,
   type BlockAffinity,
+  blockAffinityName,
   type IPAMBlock,
   type IPAMBlockSpec,
   type IPPool,
@@ -116,8 +117,14 @@ export class IpamAllocator {
           result[FAMILY_KEY[family]] = stripInfo(got);
         }
       } catch (err) {
-        for (const a of takenNow)
-          await this.releaseExact(a.block, { handle: req.handle, ordinal: a.ordinal, seq: a.seq });
+        for (const a of takenNow) {
+          // A failed rollback must not hide the real error; the address is then a plain leak
+          // (no attachment holds it) that GC reclaims.
+          await this.releaseExact(a.block, { handle: req.handle, ordinal: a.ordinal, seq: a.seq }).catch(
+            (rollbackErr: unknown) =>
+              this.log.warn({ err: rollbackErr, address: a.address }, 'dual-stack rollback failed'),
+          );
+        }
         throw err;
       }
       return result;
@@ -278,7 +285,7 @@ export class IpamAllocator {
    * false when another node won the block.
    */
   private async claimBlock(pool: PoolChoice, cidr: string, node: string): Promise<boolean> {
-    const affinityName = `${node}.${blockName(cidr)}`;
+    const affinityName = blockAffinityName(node, cidr);
     let affinity: BlockAffinity;
     try {
       affinity = await this.ds.create<BlockAffinity>({

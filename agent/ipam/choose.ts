@@ -3,8 +3,12 @@
 import { createHash } from 'node:crypto';
 import { selectorMatches } from '../../policy/selector.js';
 import { Prefix } from '../../src/net/index.js';
+import { BLOCK_SIZE_RANGE } from '../../src/resources/index.js';
 import { IpamRequestError, type IpFamily } from './errors.js';
 import type { IPPoolSpec } from './types.js';
+
+/** A pool spec as stored; fields the schema defaults may be absent if the store did not apply them. */
+export type StoredPoolSpec = Pick<IPPoolSpec, 'cidr'> & Partial<IPPoolSpec>;
 
 export interface PoolChoice {
   name: string;
@@ -13,19 +17,17 @@ export interface PoolChoice {
   blockSize: number;
 }
 
-export const DEFAULT_BLOCK_SIZE: Readonly<Record<IpFamily, number>> = { 4: 26, 6: 122 };
-
 /**
  * Pools of `family` this node may take new addresses from: enabled and selecting the node's
  * labels. With `names`, only those pools, in that order (an unknown name is a request error);
  * otherwise every pool, by name, so all nodes agree on the order.
  */
 export function eligiblePools(
-  pools: readonly { name: string; spec: IPPoolSpec }[],
+  pools: readonly { name: string; spec: StoredPoolSpec }[],
   req: { family: IpFamily; nodeLabels: Readonly<Record<string, string>>; names?: readonly string[] },
 ): PoolChoice[] {
   const byName = new Map(pools.map((p) => [p.name, p]));
-  let ordered: { name: string; spec: IPPoolSpec }[];
+  let ordered: { name: string; spec: StoredPoolSpec }[];
   if (req.names !== undefined) {
     ordered = req.names.map((n) => {
       const p = byName.get(n);
@@ -40,7 +42,12 @@ export function eligiblePools(
     const family = Prefix.parse(spec.cidr).family;
     if (family !== req.family || spec.disabled === true) continue;
     if (spec.nodeSelector !== undefined && !selectorMatches(spec.nodeSelector, req.nodeLabels)) continue;
-    out.push({ name, cidr: spec.cidr, family, blockSize: spec.blockSize ?? DEFAULT_BLOCK_SIZE[family] });
+    out.push({
+      name,
+      cidr: spec.cidr,
+      family,
+      blockSize: spec.blockSize ?? BLOCK_SIZE_RANGE[family].default,
+    });
   }
   return out;
 }

@@ -10,7 +10,7 @@ import { type Logger, silentLogger } from '../../src/log.js';
 import { blockName, Prefix } from '../../src/net/index.js';
 import type { IpamAllocator } from './allocator.js';
 import { MemoryObservationStore, type ObservationStore, type Observations } from './observations.js';
-import { type BlockAffinity, type IPAMBlock, KIND_AFFINITY, KIND_BLOCK } from './types.js';
+import { type BlockAffinity, blockAffinityName, type IPAMBlock, KIND_AFFINITY, KIND_BLOCK } from './types.js';
 
 export interface IpamGcOptions {
   node: string;
@@ -193,7 +193,7 @@ export class IpamGc {
    * version observed empty, so an allocation that slipped in aborts the release.
    */
   private async releaseEmptyBlock(observed: IPAMBlock, report: GcReport): Promise<void> {
-    const affinityName = `${this.node}.${observed.metadata.name}`;
+    const affinityName = blockAffinityName(this.node, observed.spec.cidr);
     let affinity = await this.ds.get<BlockAffinity>(KIND_AFFINITY, affinityName);
     if (affinity !== undefined) {
       try {

@@ -1,11 +1,15 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { blockCandidates, eligiblePools, type PoolChoice } from '../../agent/ipam/choose.js';
+import {
+  blockCandidates,
+  eligiblePools,
+  type PoolChoice,
+  type StoredPoolSpec,
+} from '../../agent/ipam/choose.js';
 import { IpamRequestError } from '../../agent/ipam/errors.js';
-import type { IPPoolSpec } from '../../agent/ipam/types.js';
 import { Prefix } from '../../src/net/index.js';
 
-const pools: { name: string; spec: IPPoolSpec }[] = [
+const pools: { name: string; spec: StoredPoolSpec }[] = [
   { name: 'z-v4', spec: { cidr: '10.1.0.0/16' } },
   { name: 'a-v4', spec: { cidr: '10.2.0.0/16', blockSize: 28 } },
   { name: 'off', spec: { cidr: '10.3.0.0/16', disabled: true } },
