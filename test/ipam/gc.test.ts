@@ -6,7 +6,7 @@ import { IpamAllocator } from '../../agent/ipam/allocator.js';
 import { IpamGc, type IpamGcOptions } from '../../agent/ipam/gc.js';
 import { FileObservationStore } from '../../agent/ipam/observations.js';
 import { API_VERSION, type BlockAffinity, KIND_AFFINITY } from '../../agent/ipam/types.js';
-import type { Datastore } from '../../src/datastore/types.js';
+import type { Datastore, Resource } from '../../src/datastore/types.js';
 import { affinities, block, blocks, createPool } from './fixtures.js';
 import { tempStore } from './store.js';
 
@@ -195,6 +195,36 @@ describe('ipam/gc', () => {
     assert.deepEqual((await gc.gc([])).blocksReleased, []);
     assert.equal((await blocks(ds)).length, 1);
     assert.equal((await affinities(ds))[0]!.spec.state, 'confirmed');
+  });
+
+  it('aborts an empty-block release when an allocation lands in the middle of it', async () => {
+    await ipam.assign({ handle: 'a', node: 'n1' });
+    await ipam.releaseByHandle('a');
+    // The race: right after GC marks the affinity pendingDeletion, a pod gets an address there.
+    const racing: Datastore = new Proxy(ds, {
+      get(target, prop, receiver) {
+        if (prop === 'update')
+          return async <R extends Resource>(obj: R): Promise<R> => {
+            const stored = await target.update(obj);
+            if ((obj.spec as { state?: string }).state === 'pendingDeletion')
+              await ipam.assign({ handle: 'sneaky', node: 'n1' });
+            return stored;
+          };
+        const v: unknown = Reflect.get(target, prop, receiver);
+        return typeof v === 'function' ? v.bind(target) : v;
+      },
+    });
+    const gc = new IpamGc(racing, ipam, { node: 'n1', minIntervalMs: 0, releaseEmptyBlocksAfterMs: 0 });
+    await gc.gc([]);
+    const r = await gc.gc(['sneaky']);
+    assert.deepEqual(r.blocksReleased, []);
+    assert.equal(r.spared, 1);
+    assert.equal((await blocks(ds)).length, 1);
+    assert.equal((await affinities(ds))[0]!.spec.state, 'confirmed');
+    assert.deepEqual(
+      (await ipam.listAllocations('n1')).map((a) => a.handle),
+      ['sneaky'],
+    );
   });
 
   it('keeps empty blocks by default', async () => {
