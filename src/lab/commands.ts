@@ -44,7 +44,10 @@ export async function runCommand(
   });
 }
 
-/** Runs `ip [-n ns] -batch -`: one process for many iproute2 commands (process start is slow). */
+/**
+ * Runs `ip [-n ns] -batch -`: one process for many iproute2 commands (process start is slow).
+ * On failure the error names the failing command and its index (`batchLine`).
+ */
 export async function ipBatch(ns: string | undefined, commands: readonly string[]): Promise<void> {
   if (commands.length === 0) return;
   const args = ns === undefined ? ['-batch', '-'] : ['-n', ns, '-batch', '-'];
@@ -54,8 +57,17 @@ export async function ipBatch(ns: string | undefined, commands: readonly string[
     if (!(err instanceof LabCommandError)) throw err;
     // ip reports only "Command failed -:<line>"; name the command so the error stands alone.
     const line = /Command failed -:(\d+)/.exec(err.stderr)?.[1];
-    const failed = line === undefined ? undefined : commands[Number(line) - 1];
+    const batchLine = line === undefined ? undefined : Number(line) - 1;
+    const failed = batchLine === undefined ? undefined : commands[batchLine];
     if (failed === undefined) throw err;
-    throw new LabCommandError({ ...err, stderr: `${err.stderr.trim()} [ip ${failed}]` });
+    throw new LabCommandError({
+      ns: err.ns,
+      command: err.command,
+      exitCode: err.exitCode,
+      signal: err.signal,
+      stdout: err.stdout,
+      stderr: `${err.stderr.trim()} [ip ${failed}]`,
+      batchLine,
+    });
   }
 }

@@ -37,6 +37,8 @@ export interface CommandFailure {
   signal: string | undefined;
   stderr: string;
   stdout: string;
+  /** For `ip -batch`: index of the command that failed; the ones before it took effect. */
+  batchLine?: number;
 }
 
 /** An external command (iproute2, a tool inside a namespace) failed. */
@@ -48,6 +50,7 @@ export class LabCommandError extends LabError {
   readonly signal: string | undefined;
   readonly stderr: string;
   readonly stdout: string;
+  readonly batchLine: number | undefined;
 
   constructor(failure: CommandFailure) {
     super(describeFailure(failure));
@@ -57,6 +60,7 @@ export class LabCommandError extends LabError {
     this.signal = failure.signal;
     this.stderr = failure.stderr;
     this.stdout = failure.stdout;
+    this.batchLine = failure.batchLine;
   }
 }
 

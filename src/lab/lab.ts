@@ -18,7 +18,7 @@ import {
   validateName,
   validatePrefix,
 } from './names.js';
-import { identify, type ProcessIdentity } from './proc.js';
+import { identify, type ProcessIdentity, readProcStat } from './proc.js';
 import { type OpenLab, type RunRecord, registerOpenLab, unregisterOpenLab } from './registry.js';
 import {
   claimState,
@@ -110,13 +110,17 @@ export interface LabProcess extends ProcessIdentity {
 const SYSCTL_KEY = /^[A-Za-z0-9_]+([./][A-Za-z0-9_-]+)+$/;
 const SYSCTL_VALUE = /^[^\s=]+$/;
 
+interface PlannedCommand {
+  command: string;
+  /** The ip command (and its full namespace name) that reverses this one once it has run. */
+  undo?: { ns: string; command: string };
+}
+
 interface LinkPlan {
-  /** `ip link add ... type veth peer ...` commands, run in the host namespace. */
-  veths: string[];
-  /** Commands per full namespace name, run after the veths exist. */
-  inside: Map<string, string[]>;
-  /** Commands that undo the plan, per full namespace name, for rollback. */
-  undo: Map<string, string[]>;
+  /** `ip link add ... type veth peer ...` commands, run in the host namespace first. */
+  host: PlannedCommand[];
+  /** Commands per full namespace name, run (in parallel across namespaces) after the veths exist. */
+  inside: Map<string, PlannedCommand[]>;
   /** Interface names the plan claims, per lab namespace name. */
   claims: Array<{ ns: string; ifname: string }>;
 }
@@ -253,15 +257,17 @@ export class Lab implements OpenLab {
     const plan = emptyPlan();
     this.claim(plan, fabricNs, bridgeName);
     lines(plan.inside, fabric).push(
-      `link add name ${bridgeName} type bridge`,
-      `link set dev ${bridgeName} up`,
+      {
+        command: `link add name ${bridgeName} type bridge`,
+        undo: { ns: fabric, command: `link del dev ${bridgeName}` },
+      },
+      { command: `link set dev ${bridgeName} up` },
     );
-    lines(plan.undo, fabric).push(`link del dev ${bridgeName}`);
     members.forEach((member, i) => {
       const port = member.portName ?? `${bridgeName}p${i}`;
       this.planVeth(plan, member, { ns: fabricNs, ifname: port });
       this.planAddresses(plan, member, undefined);
-      lines(plan.inside, fabric).push(`link set dev ${port} master ${bridgeName} up`);
+      lines(plan.inside, fabric).push({ command: `link set dev ${port} master ${bridgeName} up` });
     });
     await this.apply(plan);
   }
@@ -308,7 +314,7 @@ export class Lab implements OpenLab {
     const exited = new Promise<ProcessExit>((resolve) => {
       child.once('exit', (exitCode, signal) => resolve({ exitCode, signal }));
     });
-    await new Promise<void>((resolve, reject) => {
+    const started = new Promise<void>((resolve, reject) => {
       child.once('spawn', resolve);
       child.once('error', (err) =>
         reject(
@@ -323,23 +329,25 @@ export class Lab implements OpenLab {
         ),
       );
     });
-    const identity = child.pid === undefined ? undefined : identify(child.pid);
-    if (identity === undefined) {
-      const exit = await exited;
-      throw new LabCommandError({
-        ns: full,
-        command,
-        exitCode: exit.exitCode ?? undefined,
-        signal: exit.signal ?? undefined,
-        stderr: 'exited at once',
-        stdout: '',
-      });
+    // Read the start time before yielding to the event loop: until then nothing reaps the
+    // child, so even a command that has already exited is still a readable zombie.
+    const startTime = child.pid === undefined ? undefined : readProcStat(child.pid)?.startTime;
+    if (child.pid === undefined || startTime === undefined) {
+      await started;
+      throw new LabError(`cannot identify the process started for ${command.join(' ')}`);
     }
+    const identity: ProcessIdentity = { pid: child.pid, startTime };
     const tracked: TrackedProcess = { ...identity, ns: full, command };
     this.state.processes.push(tracked);
     this.record.processes.push(identity);
     this.saveState();
     void exited.then(() => this.untrack(tracked));
+    try {
+      await started;
+    } catch (err) {
+      this.untrack(tracked);
+      throw err;
+    }
     this.log.debug({ pid: identity.pid, ns: full, command }, 'process spawned');
     return { ...tracked, exited };
   }
@@ -441,8 +449,11 @@ export class Lab implements OpenLab {
     this.claim(plan, a.ns, a.ifname);
     this.claim(plan, b.ns, b.ifname);
     // Created from the host straight into both namespaces, so host interface names never clash.
-    plan.veths.push(`link add name ${a.ifname} netns ${nsA} type veth peer name ${b.ifname} netns ${nsB}`);
-    lines(plan.undo, nsA).push(`link del dev ${a.ifname}`);
+    plan.host.push({
+      command: `link add name ${a.ifname} netns ${nsA} type veth peer name ${b.ifname} netns ${nsB}`,
+      // Deleting one end of a veth deletes both.
+      undo: { ns: nsA, command: `link del dev ${a.ifname}` },
+    });
   }
 
   /** Brings an interface up, then addresses it. */
@@ -453,39 +464,76 @@ export class Lab implements OpenLab {
     const cmds = lines(plan.inside, full);
     // Up before addressing: IPv6 addresses added to a down link answered the first neighbour
     // solicitation only after ~1 s (measured), up-then-address answers at once.
-    cmds.push(`link set dev ${end.ifname}${mtu === undefined ? '' : ` mtu ${mtu}`} up`);
+    cmds.push({ command: `link set dev ${end.ifname}${mtu === undefined ? '' : ` mtu ${mtu}`} up` });
     for (const cidr of addresses) {
       // nodad: usable at once instead of after duplicate address detection.
-      cmds.push(`address add ${validateCidr(cidr)} dev ${end.ifname}${cidr.includes(':') ? ' nodad' : ''}`);
+      const nodad = cidr.includes(':') ? ' nodad' : '';
+      cmds.push({ command: `address add ${validateCidr(cidr)} dev ${end.ifname}${nodad}` });
     }
   }
 
+  /**
+   * Runs a plan; on failure undoes exactly the commands that took effect (never anything that
+   * existed before, e.g. a same-named link made by hand) and rethrows.
+   */
   private async apply(plan: LinkPlan): Promise<void> {
+    const ran: PlannedCommand[] = [];
     try {
-      await ipBatch(undefined, plan.veths);
-      await Promise.all([...plan.inside].map(([ns, cmds]) => ipBatch(ns, cmds)));
-    } catch (err) {
-      // Deleting one end of a veth deletes both; -force keeps going past links never created.
-      await Promise.all(
-        [...plan.undo].map(([ns, cmds]) =>
-          runCommand('ip', ['-n', ns, '-force', '-batch', '-'], {
-            input: `${cmds.join('\n')}\n`,
-            allowFailure: true,
-            ns,
-          }),
-        ),
+      await runPlanned(undefined, plan.host, ran);
+      const results = await Promise.allSettled(
+        [...plan.inside].map(([ns, cmds]) => runPlanned(ns, cmds, ran)),
       );
+      const failure = results.find((r) => r.status === 'rejected');
+      if (failure !== undefined) throw failure.reason;
+    } catch (err) {
+      await undo(ran);
       throw err;
     }
     for (const { ns, ifname } of plan.claims) this.ifnames.get(ns)!.add(ifname);
   }
 }
 
-function emptyPlan(): LinkPlan {
-  return { veths: [], inside: new Map(), undo: new Map(), claims: [] };
+/** Runs one batch, recording which of its commands took effect (all before the failing one). */
+async function runPlanned(
+  ns: string | undefined,
+  cmds: readonly PlannedCommand[],
+  ran: PlannedCommand[],
+): Promise<void> {
+  try {
+    await ipBatch(
+      ns,
+      cmds.map((c) => c.command),
+    );
+    ran.push(...cmds);
+  } catch (err) {
+    // Without a failing line we cannot tell what ran; undo nothing (teardown removes it anyway).
+    const done = err instanceof LabCommandError ? (err.batchLine ?? 0) : 0;
+    ran.push(...cmds.slice(0, done));
+    throw err;
+  }
 }
 
-function lines(map: Map<string, string[]>, ns: string): string[] {
+async function undo(ran: readonly PlannedCommand[]): Promise<void> {
+  const byNs = new Map<string, string[]>();
+  for (const { undo } of [...ran].reverse()) {
+    if (undo !== undefined) lines(byNs, undo.ns).push(undo.command);
+  }
+  await Promise.all(
+    [...byNs].map(([ns, cmds]) =>
+      runCommand('ip', ['-n', ns, '-force', '-batch', '-'], {
+        input: `${cmds.join('\n')}\n`,
+        allowFailure: true,
+        ns,
+      }),
+    ),
+  );
+}
+
+function emptyPlan(): LinkPlan {
+  return { host: [], inside: new Map(), claims: [] };
+}
+
+function lines<T>(map: Map<string, T[]>, ns: string): T[] {
   let list = map.get(ns);
   if (list === undefined) {
     list = [];

@@ -37,7 +37,8 @@ export function parseProcStat(text: string): ProcStat | undefined {
   return { state, startTime };
 }
 
-function readProcStat(pid: number): ProcStat | undefined {
+/** The stat of a process, zombies included; undefined once it has been reaped. */
+export function readProcStat(pid: number): ProcStat | undefined {
   try {
     return parseProcStat(readFileSync(`/proc/${pid}/stat`, 'utf8'));
   } catch {
