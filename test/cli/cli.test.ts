@@ -27,7 +27,10 @@ describe('cli (trellis as a process)', function () {
   let store: string;
 
   const trellis = async (...args: string[]): Promise<RunResult> => {
-    const r = await execa('node', [MAIN, '--datastore', store, ...args], { reject: false, stripFinalNewline: false });
+    const r = await execa('node', [MAIN, '--datastore', store, ...args], {
+      reject: false,
+      stripFinalNewline: false,
+    });
     return { code: r.exitCode ?? -1, stdout: r.stdout, stderr: r.stderr };
   };
 
