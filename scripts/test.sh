@@ -5,4 +5,4 @@ cd "$(dirname "$0")/.."
 bash scripts/ensure-deps.sh
 npx biome check .
 npx c8 --reporter=text-summary --reporter=lcov --exclude 'dist/test/**' --exclude 'node_modules/**' \
-  npx mocha "$@"
+  npx mocha --recursive "${@:-dist/test/**/*.test.js}"
