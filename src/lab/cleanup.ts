@@ -109,7 +109,7 @@ async function cleanupRuns(selection: Selection, opts: CleanupOptions): Promise<
     }
     await removeOne(state.prefix, path, state, opts, report);
   }
-  report.orphans = await removeOrphans(namespaces, opts);
+  report.orphans = await removeOrphans(namespaces, stateDir, opts);
   return report;
 }
 
@@ -151,13 +151,22 @@ async function removeOne(
  * if its name fits the prefix scheme AND its loopback alias names a state file: names alone
  * could match namespaces that other tools created.
  */
-async function removeOrphans(namespaces: readonly string[], opts: CleanupOptions): Promise<string[]> {
-  const candidates = namespaces.filter((ns) => prefixOfNamespace(ns) !== undefined);
-  const orphans: string[] = [];
-  for (const ns of candidates) {
-    const marker = await readMarker(ns);
-    if (marker !== undefined && !existsSync(marker)) orphans.push(ns);
-  }
+async function removeOrphans(
+  namespaces: readonly string[],
+  stateDir: string,
+  opts: CleanupOptions,
+): Promise<string[]> {
+  // A namespace whose prefix has a state file here is accounted for; reading markers costs an
+  // ip process per namespace, so only the rest are read (in parallel).
+  const candidates = namespaces.filter((ns) => {
+    const prefix = prefixOfNamespace(ns);
+    return prefix !== undefined && !existsSync(statePath(stateDir, prefix));
+  });
+  const markers = await Promise.all(candidates.map(readMarker));
+  const orphans = candidates.filter((_, i) => {
+    const marker = markers[i];
+    return marker !== undefined && !existsSync(marker);
+  });
   if (orphans.length === 0) return [];
   const removal = await performAsync(removeRun(orphans, [], opts.graceMs ?? DEFAULT_GRACE_MS));
   return orphans.filter((ns) => !removal.namespaces.includes(ns));

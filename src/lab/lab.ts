@@ -311,6 +311,8 @@ export class Lab implements OpenLab {
       ...(opts.env === undefined ? {} : { env: opts.env }),
     });
     if (typeof out === 'number') closeSync(out);
+    // A detached lab's processes must not keep its creator (e.g. `trellis lab up`) running.
+    if (this.detached) child.unref();
     const exited = new Promise<ProcessExit>((resolve) => {
       child.once('exit', (exitCode, signal) => resolve({ exitCode, signal }));
     });
