@@ -56,8 +56,12 @@ const nowSeconds = (): string => new Date().toISOString().replace(/\.\d{3}Z$/, '
 export class FileDatastore implements Datastore {
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
-  /** Set when the last committed record's object file may not match it (its write failed). */
-  private rollForwardPending = false;
+  /**
+   * The journal version whose object file this process knows to be materialized. Lock-free
+   * reads consume records too, so "saw a new record under the lock" is not enough: the lock
+   * holder compares this with the journal's last record.
+   */
+  private materializedRv: number;
   private readonly watches = new Set<JournalWatch<Resource>>();
   private readonly notifier: JournalNotifier;
 
@@ -72,6 +76,7 @@ export class FileDatastore implements Datastore {
     watchPollMs: number,
     private readonly log: Logger,
   ) {
+    this.materializedRv = tail.rv;
     this.notifier = new JournalNotifier(dir, JOURNAL, watchPollMs, () => this.pumpWatches(), log);
   }
 
@@ -248,11 +253,9 @@ export class FileDatastore implements Datastore {
       this.reloadUnderLock(`journal tail refused: ${this.tail.pending.reason}`);
       return;
     }
-    if (records.length > 0 || this.rollForwardPending) {
-      const last = this.tail.lastRecord;
-      if (last !== undefined) rollForward(this.objects, last, this.log);
-      this.rollForwardPending = false;
-    }
+    const last = this.tail.lastRecord;
+    if (last !== undefined && last.rv !== this.materializedRv) rollForward(this.objects, last, this.log);
+    this.materializedRv = this.tail.rv;
   }
 
   private reloadUnderLock(why: string): void {
@@ -261,7 +264,7 @@ export class FileDatastore implements Datastore {
     const { tail, index } = recover(this.dir, this.objects, this.log);
     this.tail = tail;
     this.index = index;
-    this.rollForwardPending = false;
+    this.materializedRv = tail.rv;
   }
 
   /** The record is committed already; a failure here is repaired by the next lock holder. */
@@ -270,8 +273,8 @@ export class FileDatastore implements Datastore {
     try {
       if (record.type === 'DELETED') this.objects.remove(key);
       else this.objects.write(key, record.object);
+      this.materializedRv = record.rv;
     } catch (err) {
-      this.rollForwardPending = true;
       this.log.error({ err, rv: record.rv }, 'object file write failed after commit; will roll forward');
     }
   }
@@ -322,7 +325,7 @@ const recordKey = (r: JournalRecord): ResourceKey =>
 
 /**
  * Makes the object file of the journal's last record match it. Writes are serialized by the
- * lock and every lock holder that sees a new last record runs this, so only the last record
+ * lock and every lock holder checks the last record before appending, so only the last record
  * can ever be unmaterialized (its writer died between commit and rename).
  */
 function rollForward(objects: ObjectFiles, last: JournalRecord, log: Logger): void {
