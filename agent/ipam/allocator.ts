@@ -106,13 +106,16 @@ export class IpamAllocator {
     if (families.length === 0) throw new IpamRequestError('request asks for neither IPv4 nor IPv6');
 
     return this.nodeMutex.run(req.node, async () => {
-      const held = await this.allocationsOfHandle(req.handle);
+      // One snapshot serves the idempotency check and block choice; every write re-reads its
+      // block anyway, so a stale snapshot costs at most a wasted attempt, never correctness.
+      const snapshot = await this.listBlocks();
+      const held = allocationsOfHandle(snapshot, req.handle);
       const result: AssignResult = {};
       const takenNow: AssignedAddress[] = [];
       try {
         for (const family of families) {
           const existing = held.find((a) => familyOf(a.block) === family);
-          const got = existing ?? (await this.assignFamily(family, req));
+          const got = existing ?? (await this.assignFamily(family, req, snapshot));
           if (existing === undefined) takenNow.push(got);
           result[FAMILY_KEY[family]] = stripInfo(got);
         }
@@ -193,18 +196,12 @@ export class IpamAllocator {
     return released;
   }
 
-  private async allocationsOfHandle(handle: string): Promise<AllocationInfo[]> {
-    const out: AllocationInfo[] = [];
-    for (const block of await this.listBlocks()) {
-      for (const a of block.spec.allocations) {
-        if (a.handle === handle) out.push(describe(block.spec, a, a.attributes?.node ?? null));
-      }
-    }
-    return out;
-  }
-
   /** Affine blocks first, then a newly claimed block, then a borrowed address; else exhausted. */
-  private async assignFamily(family: IpFamily, req: AssignRequest): Promise<AssignedAddress> {
+  private async assignFamily(
+    family: IpFamily,
+    req: AssignRequest,
+    snapshot: readonly IPAMBlock[],
+  ): Promise<AssignedAddress> {
     const pools = eligiblePools(
       (await this.ds.list<IPPool>(KIND_POOL)).items.flatMap((p) =>
         p.spec ? [{ name: p.metadata.name, spec: p.spec }] : [],
@@ -216,9 +213,7 @@ export class IpamAllocator {
     const attributes: AllocationAttributes = { ...req.attributes, node: req.node };
     const tryBlock = (cidr: string) => this.allocateIn(cidr, req.handle, attributes, req.node);
 
-    const inPools = (await this.listBlocks()).filter(
-      (b) => poolRank.has(b.spec.pool) && familyOf(b.spec.cidr) === family,
-    );
+    const inPools = snapshot.filter((b) => poolRank.has(b.spec.pool) && familyOf(b.spec.cidr) === family);
     const affine = inPools
       .filter((b) => b.spec.affinity === req.node)
       .sort(
@@ -384,6 +379,14 @@ export class IpamAllocator {
   private async listBlocks(): Promise<IPAMBlock[]> {
     return (await this.ds.list<IPAMBlock>(KIND_BLOCK)).items;
   }
+}
+
+function allocationsOfHandle(blocks: readonly IPAMBlock[], handle: string): AllocationInfo[] {
+  return blocks.flatMap((b) =>
+    b.spec.allocations
+      .filter((a) => a.handle === handle)
+      .map((a) => describe(b.spec, a, a.attributes?.node ?? null)),
+  );
 }
 
 function describe(
