@@ -25,9 +25,11 @@ const FORBIDDEN_RANGES: readonly { prefix: Prefix; what: string }[] = [
   { prefix: parsePrefix('169.254.0.0/16'), what: 'IPv4 link-local' },
   { prefix: parsePrefix('fe80::/10'), what: 'IPv6 link-local' },
   { prefix: parsePrefix('127.0.0.0/8'), what: 'IPv4 loopback' },
-  { prefix: parsePrefix('::1/128'), what: 'IPv6 loopback' },
   { prefix: parsePrefix('224.0.0.0/4'), what: 'IPv4 multicast' },
   { prefix: parsePrefix('ff00::/8'), what: 'IPv6 multicast' },
+  // Holds ::1 and ::ffff:0:0/96; also, RFC 5952 text of some addresses here starts with '::',
+  // so block names would start with '-'.
+  { prefix: parsePrefix('::/8'), what: 'IETF-reserved IPv6 range' },
 ];
 
 const familyOf = (cidr: unknown): IPFamily | undefined => {

@@ -114,6 +114,11 @@ describe('resources/validateResource', () => {
       assertIssue(pool({ cidr: '169.254.0.0/16' }), 'spec.cidr', /link-local/);
       assertIssue(pool({ cidr: '169.0.0.0/8' }), 'spec.cidr', /link-local 169\.254\.0\.0\/16/);
       assertIssue(pool({ cidr: 'fe80::/64' }), 'spec.cidr', /IPv6 link-local/);
+      assertIssue(
+        pool({ cidr: '0:0:0:1:2::/80', blockSize: 122 }),
+        'spec.cidr',
+        /IETF-reserved IPv6 range ::\/8/,
+      );
     });
     it('rejects unknown fields and bad selectors', () => {
       assertIssue(pool({ blocksize: 26 }), 'spec.blocksize', /is not a known field/);
