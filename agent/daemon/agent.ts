@@ -1,0 +1,151 @@
+// The node agent: registers its node, serves the CNI shim, keeps node routes in sync and sweeps
+// leaked addresses. It runs in the node's network namespace (the host's, on a real node) and
+// adopts what a previous run left: veths, pod routes and node routes stay; only differences
+// from the datastore are programmed.
+
+import { type Datastore, isAlreadyExists, isConflict } from '../../src/datastore/types.js';
+import type { Logger } from '../../src/log.js';
+import { RouteNetlink } from '../../src/netlink/index.js';
+import type { TrellisNode } from '../../src/resources/index.js';
+import { CniServer } from '../cni/server.js';
+import { attachmentHandle, hostVethName } from '../dataplane/naming.js';
+import { PodInterfaces } from '../dataplane/pod-interface.js';
+import { IpamAllocator } from '../ipam/allocator.js';
+import { IpamGc } from '../ipam/gc.js';
+import { TrellisCniHandler } from './cni-handler.js';
+import { NodeRouteSync } from './node-route-sync.js';
+
+export interface AgentOptions {
+  node: string;
+  datastore: Datastore;
+  /** The node's fabric addresses with prefix length, e.g. 10.0.0.11/24. */
+  addresses: { ipv4?: string; ipv6?: string };
+  labels?: Record<string, string>;
+  cniSocket: string;
+  log: Logger;
+  /** Program routes to other nodes' blocks directly (host-gw mode). Default true. */
+  hostGateway?: boolean;
+  /** Leak sweep period. Default 60 s; an address must look leaked on two sweeps. */
+  gcIntervalMs?: number;
+}
+
+export class Agent {
+  readonly #o: AgentOptions;
+  readonly #netlink: RouteNetlink;
+  readonly #pods: PodInterfaces;
+  readonly #ipam: IpamAllocator;
+  readonly #gc: IpamGc;
+  readonly #server: CniServer;
+  readonly #routes: NodeRouteSync | undefined;
+  #gcTimer: NodeJS.Timeout | undefined;
+
+  constructor(opts: AgentOptions) {
+    this.#o = opts;
+    const log = opts.log;
+    this.#netlink = RouteNetlink.open();
+    this.#pods = new PodInterfaces(this.#netlink, log.child({ component: 'dataplane' }));
+    this.#ipam = new IpamAllocator(opts.datastore, { logger: log.child({ component: 'ipam' }) });
+    const gcInterval = opts.gcIntervalMs ?? 60_000;
+    this.#gc = new IpamGc(opts.datastore, this.#ipam, {
+      node: opts.node,
+      // Two sweeps one period apart: the second observation of a leak comes a full period later.
+      minIntervalMs: gcInterval,
+      logger: log.child({ component: 'ipam-gc' }),
+    });
+    const handler = new TrellisCniHandler({
+      node: opts.node,
+      nodeLabels: () => opts.labels ?? {},
+      datastore: opts.datastore,
+      ipam: this.#ipam,
+      gc: this.#gc,
+      pods: this.#pods,
+      log: log.child({ component: 'cni' }),
+    });
+    this.#server = new CniServer({
+      socketPath: opts.cniSocket,
+      handler,
+      logger: log.child({ component: 'cni-server' }),
+    });
+    if (opts.hostGateway ?? true) {
+      this.#routes = new NodeRouteSync({
+        node: opts.node,
+        datastore: opts.datastore,
+        netlink: this.#netlink,
+        log: log.child({ component: 'routes' }),
+      });
+    }
+  }
+
+  async start(): Promise<void> {
+    await this.#register();
+    this.#routes?.start();
+    await this.#server.start();
+    const period = this.#o.gcIntervalMs ?? 60_000;
+    this.#gcTimer = setInterval(() => void this.sweepLeaks(), period);
+    this.#gcTimer.unref();
+    this.#o.log.info({ node: this.#o.node, socket: this.#o.cniSocket }, 'agent started');
+  }
+
+  /** Resolves when node routes are programmed (host-gw mode) — the agent's readiness. */
+  ready(): Promise<void> {
+    return this.#routes?.synced ?? Promise.resolve();
+  }
+
+  /** Waits for node routes to match the datastore now (tests and the lab use it). */
+  async syncRoutes(): Promise<void> {
+    await this.#routes?.syncOnce();
+  }
+
+  /** One leak sweep: attachments whose host veth is gone are leak suspects. */
+  async sweepLeaks(): Promise<void> {
+    try {
+      const live = new Set(this.#pods.listHostVeths().map((l) => l.name));
+      const allocations = await this.#ipam.listAllocations(this.#o.node);
+      const valid = allocations
+        .filter((a) => {
+          const attrs = a.attributes;
+          return (
+            attrs?.containerID !== undefined &&
+            attrs.ifname !== undefined &&
+            live.has(hostVethName(attrs.containerID, attrs.ifname))
+          );
+        })
+        .map((a) => attachmentHandle(a.attributes?.containerID ?? '', a.attributes?.ifname ?? ''));
+      const report = await this.#gc.gc(valid);
+      if (report.released.length > 0 || report.suspected > 0) {
+        this.#o.log.info({ released: report.released, suspected: report.suspected }, 'leak sweep');
+      }
+    } catch (err) {
+      this.#o.log.error({ err: err instanceof Error ? err.message : String(err) }, 'leak sweep failed');
+    }
+  }
+
+  /** Stops serving; leaves veths and routes in place so pods keep forwarding across a restart. */
+  async stop(): Promise<void> {
+    clearInterval(this.#gcTimer);
+    this.#routes?.stop();
+    await this.#server.close();
+    this.#netlink.close();
+    this.#o.log.info({ node: this.#o.node }, 'agent stopped');
+  }
+
+  async #register(): Promise<void> {
+    const { datastore, node, addresses, labels } = this.#o;
+    for (;;) {
+      const existing = await datastore.get<TrellisNode>('TrellisNode', node);
+      const desired: TrellisNode = {
+        apiVersion: 'trellis.network/v1',
+        kind: 'TrellisNode',
+        metadata: { ...(existing?.metadata ?? { name: node }), ...(labels ? { labels } : {}) },
+        spec: { ...(existing?.spec ?? {}), addresses },
+      };
+      try {
+        if (existing === undefined) await datastore.create(desired);
+        else await datastore.update(desired);
+        return;
+      } catch (err) {
+        if (!isConflict(err) && !isAlreadyExists(err)) throw err;
+      }
+    }
+  }
+}

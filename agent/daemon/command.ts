@@ -1,0 +1,65 @@
+// `trellis agent`: runs the node agent in the foreground until SIGTERM/SIGINT.
+import type { Command } from 'commander';
+import { FileDatastore } from '../../src/datastore/file.js';
+import { createLogger, parseLogLevel } from '../../src/log.js';
+import { validateResource } from '../../src/resources/index.js';
+import { Agent } from './agent.js';
+
+interface AgentCliOptions {
+  node: string;
+  ipv4?: string;
+  ipv6?: string;
+  label: string[];
+  cniSocket: string;
+  hostGateway: boolean;
+  gcInterval: string;
+}
+
+const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
+export function register(program: Command): void {
+  program
+    .command('agent')
+    .description('run the node agent: CNI server, IPAM, node routes')
+    .requiredOption('--node <name>', 'this node’s name')
+    .option('--ipv4 <address/len>', 'node IPv4 address with prefix length, e.g. 10.0.0.11/24')
+    .option('--ipv6 <address/len>', 'node IPv6 address with prefix length')
+    .option('--label <key=value>', 'node label (repeatable)', collect, [])
+    .option('--cni-socket <path>', 'unix socket the trellis-cni shim connects to', '/run/trellis/cni.sock')
+    .option('--no-host-gateway', 'do not program routes to other nodes’ blocks (BGP does it)')
+    .option('--gc-interval <ms>', 'leak sweep period in milliseconds', '60000')
+    .action(async (opts: AgentCliOptions, cmd: Command) => {
+      const globals = cmd.optsWithGlobals<{ datastore: string; logLevel?: string }>();
+      const log = createLogger({ level: parseLogLevel(globals.logLevel, 'info'), name: 'trellis-agent' });
+      if (opts.ipv4 === undefined && opts.ipv6 === undefined) throw new Error('give --ipv4 and/or --ipv6');
+      const labels = Object.fromEntries(
+        opts.label.map((kv) => {
+          const i = kv.indexOf('=');
+          if (i <= 0) throw new Error(`--label ${kv}: expected key=value`);
+          return [kv.slice(0, i), kv.slice(i + 1)];
+        }),
+      );
+      const datastore = await FileDatastore.open(globals.datastore, {
+        validate: validateResource,
+        logger: log,
+      });
+      const agent = new Agent({
+        node: opts.node,
+        datastore,
+        addresses: { ...(opts.ipv4 ? { ipv4: opts.ipv4 } : {}), ...(opts.ipv6 ? { ipv6: opts.ipv6 } : {}) },
+        labels,
+        cniSocket: opts.cniSocket,
+        log,
+        hostGateway: opts.hostGateway,
+        gcIntervalMs: Number(opts.gcInterval),
+      });
+      await agent.start();
+      await new Promise<void>((resolve) => {
+        const stop = (): void => resolve();
+        process.once('SIGTERM', stop);
+        process.once('SIGINT', stop);
+      });
+      await agent.stop();
+      await datastore.close();
+    });
+}
