@@ -321,7 +321,7 @@ export function decodeError(msg: NlMessage): NlError {
     const text = attrMap(decodeAttrs(p, tlvAt)).get(NLMSGERR_ATTR_MSG);
     if (text !== undefined) message = readString(text);
   }
-  return { errno: -error, request, message };
+  return { errno: error === 0 ? 0 : -error, request, message };
 }
 
 // ---------------------------------------------------------------------------------------
