@@ -5,7 +5,7 @@
 import type { Datastore } from '../../src/datastore/types.js';
 import { isAlreadyExists, isConflict, isNotFound } from '../../src/datastore/types.js';
 import { type Logger, silentLogger } from '../../src/log.js';
-import { blockName, familyBits, Prefix } from '../../src/net/index.js';
+import { blockName, familyBits, type IPFamily, Prefix } from '../../src/net/index.js';
 import {
   type AllocationRef,
   allocate,
@@ -17,7 +17,7 @@ import {
   releaseNode,
 } from './block.js';
 import { blockCandidates, eligiblePools, nodeHash, type PoolChoice } from './choose.js';
-import { IpamExhaustedError, IpamRequestError, type IpFamily } from './errors.js';
+import { IpamExhaustedError, IpamRequestError } from './errors.js';
 import { KeyedMutex } from './mutex.js';
 import { DEFAULT_RETRY, type RetryPolicy, retryOnConflict } from './retry.js';
 import {
@@ -100,7 +100,7 @@ export class IpamAllocator {
     if (typeof req.handle !== 'string' || req.handle === '')
       throw new IpamRequestError('handle must be non-empty');
     if (typeof req.node !== 'string' || req.node === '') throw new IpamRequestError('node must be non-empty');
-    const families: IpFamily[] = [];
+    const families: IPFamily[] = [];
     if (req.v4 ?? true) families.push(4);
     if (req.v6 ?? false) families.push(6);
     if (families.length === 0) throw new IpamRequestError('request asks for neither IPv4 nor IPv6');
@@ -198,7 +198,7 @@ export class IpamAllocator {
 
   /** Affine blocks first, then a newly claimed block, then a borrowed address; else exhausted. */
   private async assignFamily(
-    family: IpFamily,
+    family: IPFamily,
     req: AssignRequest,
     snapshot: readonly IPAMBlock[],
   ): Promise<AssignedAddress> {
@@ -420,7 +420,7 @@ function stripInfo(a: AllocationInfo | AssignedAddress): AssignedAddress {
   };
 }
 
-const familyOf = (cidr: string): IpFamily => Prefix.parse(cidr).family;
+const familyOf = (cidr: string): IPFamily => Prefix.parse(cidr).family;
 const ordinalCount = (cidr: string): number => Number(Prefix.parse(cidr).size);
 
 const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);

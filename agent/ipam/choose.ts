@@ -2,9 +2,9 @@
 // tries a pool's blocks. Pure.
 import { createHash } from 'node:crypto';
 import { selectorMatches } from '../../policy/selector.js';
-import { Prefix } from '../../src/net/index.js';
+import { type IPFamily, Prefix } from '../../src/net/index.js';
 import { BLOCK_SIZE_RANGE } from '../../src/resources/index.js';
-import { IpamRequestError, type IpFamily } from './errors.js';
+import { IpamRequestError } from './errors.js';
 import type { IPPoolSpec } from './types.js';
 
 /** A pool spec as stored; fields the schema defaults may be absent if the store did not apply them. */
@@ -13,7 +13,7 @@ export type StoredPoolSpec = Pick<IPPoolSpec, 'cidr'> & Partial<IPPoolSpec>;
 export interface PoolChoice {
   name: string;
   cidr: string;
-  family: IpFamily;
+  family: IPFamily;
   blockSize: number;
 }
 
@@ -24,7 +24,7 @@ export interface PoolChoice {
  */
 export function eligiblePools(
   pools: readonly { name: string; spec: StoredPoolSpec }[],
-  req: { family: IpFamily; nodeLabels: Readonly<Record<string, string>>; names?: readonly string[] },
+  req: { family: IPFamily; nodeLabels: Readonly<Record<string, string>>; names?: readonly string[] },
 ): PoolChoice[] {
   const byName = new Map(pools.map((p) => [p.name, p]));
   let ordered: { name: string; spec: StoredPoolSpec }[];

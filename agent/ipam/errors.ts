@@ -1,12 +1,12 @@
 // Typed IPAM failures. Callers (the CNI plugin, the agent) branch on the class, and the CNI
 // plugin maps each to its own error code, so every distinct cause gets its own type.
 
-export type IpFamily = 4 | 6;
+import type { IPFamily } from '../../src/net/index.js';
 
 /** No eligible pool has a free address for this family (no free block left and nothing to borrow). */
 export class IpamExhaustedError extends Error {
   constructor(
-    readonly family: IpFamily,
+    readonly family: IPFamily,
     readonly pools: readonly string[],
   ) {
     super(
