@@ -85,12 +85,14 @@ export interface ExecOptions {
   timeoutMs?: number;
   /** Resolve with the non-zero exit code instead of rejecting. */
   allowFailure?: boolean;
+  /** Added to the inherited environment. */
   env?: Readonly<Record<string, string>>;
 }
 
 export interface SpawnOptions {
   /** Append the process's stdout and stderr to this file; default: discard them. */
   logFile?: string;
+  /** Added to the inherited environment. */
   env?: Readonly<Record<string, string>>;
 }
 
@@ -308,7 +310,8 @@ export class Lab implements OpenLab {
     const child = spawnChild('ip', ['netns', 'exec', full, ...command], {
       detached: true,
       stdio: ['ignore', out, out],
-      ...(opts.env === undefined ? {} : { env: opts.env }),
+      // Added to our environment, as exec() does.
+      ...(opts.env === undefined ? {} : { env: { ...process.env, ...opts.env } }),
     });
     if (typeof out === 'number') closeSync(out);
     // A detached lab's processes must not keep its creator (e.g. `trellis lab up`) running.

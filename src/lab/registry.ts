@@ -47,7 +47,13 @@ export function runsOfThisProcess(): readonly RunRecord[] {
 
 function tearDownAttachedSync(): void {
   for (const lab of [...open.values()]) {
-    if (!lab.detached) lab.teardownSync();
+    if (lab.detached) continue;
+    try {
+      lab.teardownSync();
+    } catch (err) {
+      // Keep going: one lab's stuck namespace must not leave the others behind.
+      process.stderr.write(`lab ${lab.prefix}: ${(err as Error).message}\n`);
+    }
   }
 }
 

@@ -93,6 +93,8 @@ describe('lab (root)', () => {
     await lab.addNamespace('a');
     const ok = await lab.exec('a', 'sh', ['-c', 'cat; echo err >&2'], { input: 'hello' });
     assert.deepEqual(ok, { stdout: 'hello', stderr: 'err', exitCode: 0 });
+    const env = await lab.exec('a', 'sh', ['-c', 'echo "$LAB_X"'], { env: { LAB_X: 'x2' } });
+    assert.equal(env.stdout, 'x2');
     const failed = await lab.exec('a', 'sh', ['-c', 'exit 3'], { allowFailure: true });
     assert.equal(failed.exitCode, 3);
     await assert.rejects(lab.exec('a', 'sh', ['-c', 'echo nope >&2; exit 4']), (err: unknown) => {
@@ -249,6 +251,13 @@ describe('lab (root)', () => {
       const exit = await missing.exited;
       assert.notEqual(exit.exitCode, 0);
       assert.match(readFileSync(logFile, 'utf8'), /no-such-command-x/);
+      const envLog = join(dir, 'env.log');
+      const withEnv = await lab.spawn('a', 'sh', ['-c', 'echo "$LAB_X $HOME"'], {
+        logFile: envLog,
+        env: { LAB_X: 'x1' },
+      });
+      await withEnv.exited;
+      assert.equal(readFileSync(envLog, 'utf8'), `x1 ${process.env['HOME']}\n`);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
