@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Ajv } from 'ajv';
 import addFormatsModule from 'ajv-formats';
@@ -72,6 +73,21 @@ describe('resources/crd', () => {
       assert.deepEqual(crd, JSON.parse(JSON.stringify(crdFor(def))));
     }
     assert.deepEqual(await generateCrds(crdDir, true), []);
+  });
+
+  it('the generator writes every manifest, then finds nothing stale, then spots an edit', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'trellis-crds-test-'));
+    try {
+      assert.equal((await generateCrds(dir, false)).length, resourceDefinitions.length);
+      assert.deepEqual((await readdir(dir)).sort(), resourceDefinitions.map(crdFileName).sort());
+      assert.deepEqual(await generateCrds(dir, true), []);
+      const edited = path.join(dir, crdFileName(resourceDefinitions[0]!));
+      await writeFile(edited, `${await readFile(edited, 'utf8')}# hand edit\n`);
+      assert.deepEqual(await generateCrds(dir, true), [edited]);
+      assert.match(await readFile(edited, 'utf8'), /# hand edit/, '--check must not write');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('names, scope and printer columns come from the definition', async () => {
