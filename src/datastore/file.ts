@@ -46,6 +46,9 @@ export interface FileDatastoreOptions {
   watchPollMs?: number;
 }
 
+/** A watch as the store drives it, whatever resource type its caller asked for. */
+type PumpedWatch = WatchHandle & { pump(): void };
+
 const JOURNAL = 'journal';
 const OBJECTS = 'objects';
 const LOCK = 'lock';
@@ -62,7 +65,7 @@ export class FileDatastore implements Datastore {
    * holder compares this with the journal's last record.
    */
   private materializedRv: number;
-  private readonly watches = new Set<JournalWatch<Resource>>();
+  private readonly watches = new Set<PumpedWatch>();
   private readonly notifier: JournalNotifier;
 
   private constructor(
@@ -171,8 +174,8 @@ export class FileDatastore implements Datastore {
       };
     }
     const filter = namespace === undefined ? { kind } : { kind, namespace };
-    const w = new JournalWatch<R>(tail, filter, cb, (stopped) => this.forgetWatch(stopped));
-    this.watches.add(w as unknown as JournalWatch<Resource>);
+    const w = new JournalWatch<R>(tail, filter, cb, () => this.forgetWatch(w));
+    this.watches.add(w);
     this.notifier.start();
     this.notifier.notify();
     return w;
@@ -310,7 +313,7 @@ export class FileDatastore implements Datastore {
     for (const w of [...this.watches]) w.pump();
   }
 
-  private forgetWatch(w: JournalWatch<Resource>): void {
+  private forgetWatch(w: PumpedWatch): void {
     this.watches.delete(w);
     if (this.watches.size === 0) this.notifier.stop();
   }

@@ -19,7 +19,7 @@ export class JournalWatch<R extends Resource> implements WatchHandle {
     private readonly tail: JournalTail,
     private readonly filter: WatchFilter,
     private readonly cb: WatchCallbacks<R>,
-    private readonly onStop: (w: JournalWatch<R>) => void,
+    private readonly onStop: () => void,
   ) {}
 
   /** Delivers what the journal has beyond this watch's position. */
@@ -50,7 +50,7 @@ export class JournalWatch<R extends Resource> implements WatchHandle {
     if (this.stopped) return;
     this.stopped = true;
     this.tail.close();
-    this.onStop(this);
+    this.onStop();
   }
 
   fail(e: unknown): void {
