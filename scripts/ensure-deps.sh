@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DEBS=(iproute2 iptables ipset conntrack iputils-ping tcpdump procps psmisc
-      bird2 frr gobgpd exabgp containernetworking-plugins podman runc busybox-static)
+      gcc libc6-dev bird2 frr gobgpd exabgp containernetworking-plugins podman runc busybox-static)
 
 missing=()
 for p in "${DEBS[@]}"; do
@@ -28,3 +28,4 @@ if [ ! -f "$stamp" ] || ! cmp -s package-lock.json "$stamp"; then
   cp package-lock.json "$stamp"
 fi
 npx tsc -p tsconfig.json
+bash scripts/build-cni-shim.sh

@@ -3,6 +3,8 @@
 // add a group (bgp, policy, lab, agent), write `register(program)` in its module and list it
 // in COMMAND_GROUPS.
 import { Command, CommanderError, Option } from 'commander';
+import { register as registerAgent } from '../../agent/daemon/command.js';
+import { register as registerLab } from '../../agent/lab/command.js';
 import { register as registerApply } from './commands/apply.js';
 import { register as registerDelete } from './commands/delete.js';
 import { register as registerGet } from './commands/get.js';
@@ -15,6 +17,8 @@ const COMMAND_GROUPS: readonly ((program: Command) => void)[] = [
   registerApply,
   registerGet,
   registerDelete,
+  registerAgent,
+  registerLab,
 ];
 
 function buildProgram(): Command {
