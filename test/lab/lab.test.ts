@@ -213,9 +213,11 @@ describe('lab (root)', () => {
             logFile,
           },
         );
-        // Not tracked: only `ip netns pids` can find it.
-        await graceful.exec('a', 'sh', ['-c', 'setsid sleep 1001 >/dev/null 2>&1 < /dev/null &']);
-        const stray = await graceful.exec('a', 'pgrep', ['-f', 'sleep 1001']);
+        // Not tracked: only `ip netns pids` can find it. (setsid execs in place here, so $! is sleep.)
+        const stray = await graceful.exec('a', 'sh', [
+          '-c',
+          'setsid sleep 1001 >/dev/null 2>&1 </dev/null & echo $!',
+        ]);
         const strayProcess = identify(Number(stray.stdout.trim()));
         assert.ok(strayProcess !== undefined);
         await waitFor(() => readFileSync(logFile, 'utf8').includes('ready'));
