@@ -26,6 +26,8 @@ export interface DemoOptions {
   nodes: number;
   podsPerNode: number;
   dir?: string;
+  /** Lab namespace prefix; tests use their own so they never touch a running demo. */
+  prefix?: string;
   log: Logger;
 }
 
@@ -68,7 +70,8 @@ interface CniAddResult {
 
 export async function labUp(opts: DemoOptions): Promise<DemoReport> {
   const dir = opts.dir ?? DEMO_DIR;
-  const lab = await Lab.create({ prefix: DEMO_PREFIX, detached: true, logger: opts.log });
+  const prefix = opts.prefix ?? DEMO_PREFIX;
+  const lab = await Lab.create({ prefix, detached: true, logger: opts.log });
   try {
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir, { recursive: true });
@@ -152,8 +155,8 @@ export async function labUp(opts: DemoOptions): Promise<DemoReport> {
   }
 }
 
-export async function labTeardown(dir: string = DEMO_DIR): Promise<void> {
-  await labDown(DEMO_PREFIX);
+export async function labTeardown(dir: string = DEMO_DIR, prefix: string = DEMO_PREFIX): Promise<void> {
+  await labDown(prefix);
   rmSync(dir, { recursive: true, force: true });
 }
 

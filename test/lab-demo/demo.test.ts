@@ -1,0 +1,55 @@
+// The README's main job end to end: three node namespaces with real agents on the file
+// datastore, two pods each attached by the real trellis-cni, every pod pair reachable over IPv4
+// and IPv6, and the lab gone without a trace after teardown.
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type DemoReport, formatReport, labTeardown, labUp } from '../../agent/lab/demo.js';
+import { requireRoot } from '../../src/lab/index.js';
+import { listNamespaces } from '../../src/lab/teardown.js';
+import { silentLogger } from '../../src/log.js';
+
+describe('trellis lab up (root): the main job', function () {
+  this.timeout(120_000);
+  const prefix = `tl${process.pid.toString(36)}`.slice(0, 8);
+  const dir = join(tmpdir(), `trellis-lab-test-${process.pid}`);
+  let report: DemoReport;
+
+  before(async function () {
+    requireRoot(this);
+    report = await labUp({ nodes: 3, podsPerNode: 2, dir, prefix, log: silentLogger });
+  });
+
+  after(async () => {
+    await labTeardown(dir, prefix);
+  });
+
+  it('gives every pod distinct IPv4 and IPv6 addresses from the pools, on its own node', () => {
+    assert.equal(report.pods.length, 6);
+    const v4 = new Set(report.pods.map((p) => p.ipv4));
+    const v6 = new Set(report.pods.map((p) => p.ipv6));
+    assert.equal(v4.size, 6);
+    assert.equal(v6.size, 6);
+    for (const p of report.pods) {
+      assert.match(p.ipv4, /^10\.244\./);
+      assert.match(p.ipv6, /^fd00:10:244::/);
+      assert.match(p.hostIfname, /^trl[0-9a-f]{11}$/);
+    }
+  });
+
+  it('reaches every pod from every pod over both families', () => {
+    assert.equal(report.reachability.length, 30);
+    const failed = report.reachability.filter((r) => !r.ipv4 || !r.ipv6);
+    assert.deepEqual(failed, [], formatReport(report));
+  });
+
+  it('tears down every namespace and agent', async () => {
+    await labTeardown(dir, prefix);
+    assert.deepEqual(
+      listNamespaces().filter((ns) => ns.startsWith(`${prefix}-`)),
+      [],
+    );
+    assert.equal(existsSync(dir), false);
+  });
+});
