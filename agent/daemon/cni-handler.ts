@@ -20,6 +20,7 @@ import {
   AttachmentExistsError,
   NetnsGoneError,
   type PodAddress,
+  type PodAttachment,
   PodCheckError,
   type PodInterfaces,
 } from '../dataplane/pod-interface.js';
@@ -79,13 +80,7 @@ export class TrellisCniHandler implements CniHandler {
       if (assigned.v6) addresses.push({ family: 6, address: assigned.v6.address });
       let info: ReturnType<PodInterfaces['add']>;
       try {
-        info = pods.add({
-          containerId: req.containerId,
-          ifname: req.ifName,
-          netnsPath: req.netns,
-          mtu: req.config.mtu,
-          addresses,
-        });
+        info = pods.add(podAttachment(req, addresses));
       } catch (err) {
         await ipam.releaseByHandle(handle);
         throw translatePodError(err);
@@ -146,13 +141,7 @@ export class TrellisCniHandler implements CniHandler {
         .filter((a) => !held.has(a.address))
         .map((a) => `IPAM holds no allocation of ${a.address} for ${handle}`);
       try {
-        this.#deps.pods.check({
-          containerId: req.containerId,
-          ifname: req.ifName,
-          netnsPath: req.netns,
-          mtu: req.config.mtu,
-          addresses,
-        });
+        this.#deps.pods.check(podAttachment(req, addresses));
       } catch (err) {
         if (!(err instanceof PodCheckError)) throw err;
         problems.push(...err.problems);
@@ -210,6 +199,16 @@ export class TrellisCniHandler implements CniHandler {
       throw err;
     }
   }
+}
+
+function podAttachment(req: CniAddRequest | CniCheckRequest, addresses: PodAddress[]): PodAttachment {
+  return {
+    containerId: req.containerId,
+    ifname: req.ifName,
+    netnsPath: req.netns,
+    mtu: req.config.mtu,
+    addresses,
+  };
 }
 
 function translatePodError(err: unknown): unknown {
