@@ -1,0 +1,71 @@
+// Per-attribute facts the encoder and decoder share: the Optional/Transitive bits each type must
+// carry, and how RFC 7606 (and RFC 6793 for the AS4 attributes) says to handle a malformed one.
+import { AttributeFlag as F, AttributeType as T } from '../constants.js';
+import type { CodecOptions } from '../options.js';
+
+const WELL_KNOWN = F.TRANSITIVE;
+const OPTIONAL_TRANSITIVE = F.OPTIONAL | F.TRANSITIVE;
+const OPTIONAL_NON_TRANSITIVE = F.OPTIONAL;
+
+/** Optional and Transitive bits for every attribute type this codec interprets. */
+export const EXPECTED_FLAGS: ReadonlyMap<number, number> = new Map([
+  [T.ORIGIN, WELL_KNOWN],
+  [T.AS_PATH, WELL_KNOWN],
+  [T.NEXT_HOP, WELL_KNOWN],
+  [T.MULTI_EXIT_DISC, OPTIONAL_NON_TRANSITIVE],
+  [T.LOCAL_PREF, WELL_KNOWN],
+  [T.ATOMIC_AGGREGATE, WELL_KNOWN],
+  [T.AGGREGATOR, OPTIONAL_TRANSITIVE],
+  [T.COMMUNITIES, OPTIONAL_TRANSITIVE],
+  [T.ORIGINATOR_ID, OPTIONAL_NON_TRANSITIVE],
+  [T.CLUSTER_LIST, OPTIONAL_NON_TRANSITIVE],
+  [T.MP_REACH_NLRI, OPTIONAL_NON_TRANSITIVE],
+  [T.MP_UNREACH_NLRI, OPTIONAL_NON_TRANSITIVE],
+  [T.EXTENDED_COMMUNITIES, OPTIONAL_TRANSITIVE],
+  [T.AS4_PATH, OPTIONAL_TRANSITIVE],
+  [T.AS4_AGGREGATOR, OPTIONAL_TRANSITIVE],
+  [T.LARGE_COMMUNITY, OPTIONAL_TRANSITIVE],
+]);
+
+/** The O/T bits are wrong, or Partial is set on an attribute that is not optional transitive. */
+export function flagsConflict(flags: number, expected: number): boolean {
+  if ((flags & OPTIONAL_TRANSITIVE) !== expected) return true;
+  return (flags & F.PARTIAL) !== 0 && expected !== OPTIONAL_TRANSITIVE;
+}
+
+/**
+ * The RFC 7606 approaches short of a session reset, weakest first. Treat-as-withdraw: the
+ * UPDATE's routes are withdrawn. Attribute-discard: the attribute is dropped, the routes kept.
+ */
+export type ErrorAction = 'attribute-discard' | 'treat-as-withdraw';
+
+/**
+ * How a malformed attribute of this type is handled; 'session-reset' for MP_REACH/MP_UNREACH,
+ * whose NLRI cannot be trusted once the attribute is malformed (RFC 7606 3.j, 5.3, 7.11).
+ */
+export function malformedAction(typeCode: number, opts: CodecOptions): ErrorAction | 'session-reset' {
+  switch (typeCode) {
+    case T.MP_REACH_NLRI:
+    case T.MP_UNREACH_NLRI:
+      return 'session-reset';
+    case T.ATOMIC_AGGREGATE: // 7.6
+    case T.AGGREGATOR: // 7.7
+    case T.AS4_PATH: // RFC 6793 section 6
+    case T.AS4_AGGREGATOR:
+      return 'attribute-discard';
+    case T.LOCAL_PREF: // 7.5, 7.9, 7.10: only an internal peer's copy can matter
+    case T.ORIGINATOR_ID:
+    case T.CLUSTER_LIST:
+      return opts.internalPeer === true ? 'treat-as-withdraw' : 'attribute-discard';
+    default:
+      // ORIGIN, AS_PATH, NEXT_HOP, MED (3.e), communities (7.8), extended (7.14), large (RFC 8092 6)
+      return 'treat-as-withdraw';
+  }
+}
+
+/** RFC 4271 5: ascending type code; RFC 7606 5.1: MP_REACH_NLRI / MP_UNREACH_NLRI first. */
+export function wireRank(typeCode: number): number {
+  if (typeCode === T.MP_REACH_NLRI) return -2;
+  if (typeCode === T.MP_UNREACH_NLRI) return -1;
+  return typeCode;
+}
