@@ -11,7 +11,7 @@ import { applySchemaDefaults, type JsonSchema, strictFields } from '../../src/re
 // The spec's rule for network names and container IDs.
 const CNI_NAME_PATTERN = '^[a-zA-Z0-9][a-zA-Z0-9_.\\-]*$';
 // A unix socket path must fit sockaddr_un.sun_path (108 bytes with the terminating NUL).
-export const MAX_SOCKET_PATH_LENGTH = 107;
+const MAX_SOCKET_PATH_LENGTH = 107;
 
 const anySchema: JsonSchema = {};
 const openObject = (description: string): JsonSchema => ({
@@ -44,7 +44,7 @@ const poolListSchema = (family: string): JsonSchema => ({
   },
 });
 
-export const dnsSchema: JsonSchema = {
+const dnsSchema: JsonSchema = {
   type: 'object',
   description: 'DNS settings passed through to the result.',
   properties: {

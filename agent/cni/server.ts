@@ -272,8 +272,9 @@ export class CniServer {
     const durationMs = Number(process.hrtime.bigint() - startedAt) / 1e6;
     this.logOutcome(outcome, durationMs);
     if (outcome.error?.code === CNI_ERR_TIMEOUT) {
-      // The handler is still running; record how it ends so a late failure is not lost.
-      this.logOutcome(await served, Number(process.hrtime.bigint() - startedAt) / 1e6);
+      // The handler is still running; record how it ends so a late failure is not lost, without
+      // holding close() hostage to a handler that never returns.
+      void served.then((late) => this.logOutcome(late, Number(process.hrtime.bigint() - startedAt) / 1e6));
     }
   }
 
