@@ -124,4 +124,47 @@ describe('FileDatastore: recovery', () => {
     await openStore(dir2);
     assert.deepEqual(readPod(dir2, 'b'), b);
   });
+
+  it('a corrupt line inside the journal: readers stop there; open truncates it and restarts after the newest object', async () => {
+    const { dir } = await seeded();
+    const ds = await FileDatastore.open(dir);
+    const c = await ds.create(pod('c'));
+    await ds.close();
+    const lines = readFileSync(join(dir, 'journal'), 'utf8').split('\n');
+    lines[2] = '{"rv":2,"scribbled":true}';
+    writeFileSync(join(dir, 'journal'), lines.join('\n'));
+    const again = await openStore(dir);
+    assert.deepEqual(
+      (await again.list('Pod')).items.map((o) => o.metadata.name),
+      ['a', 'b', 'c'],
+    );
+    assert.deepEqual(await again.get('Pod', 'c', 'default'), c);
+    assert.equal((await again.create(pod('d'))).metadata.resourceVersion, '4');
+    assert.equal(JSON.parse(readFileSync(join(dir, 'journal'), 'utf8').split('\n')[0]!).baseRv, 3);
+  });
+
+  it('a process idle through compactions reloads from the object files on its next read or write', async () => {
+    const dir = dirs.make();
+    const busy = await FileDatastore.open(dir, { retainRecords: 2 });
+    stores.push(busy);
+    const idleReader = await openStore(dir);
+    const idleWriter = await openStore(dir);
+    let a = await busy.create(pod('a', 'default', { n: 0 }));
+    for (let n = 1; n <= 10; n++) a = await busy.update({ ...a, spec: { n } });
+    assert.deepEqual(await idleReader.get('Pod', 'a', 'default'), a);
+    const b = await idleWriter.create(pod('b'));
+    assert.equal(b.metadata.resourceVersion, '12');
+    assert.deepEqual((await idleReader.list('Pod')).items, [a, b]);
+  });
+
+  it('a watch whose journal disappears ends with Unavailable', async () => {
+    const { dir } = await seeded();
+    const ds = await FileDatastore.open(dir, { watchPollMs: 10 });
+    stores.push(ds);
+    const errors: Error[] = [];
+    ds.watch('Pod', {}, { onEvent: () => {}, onError: (e) => errors.push(e) });
+    rmSync(join(dir, 'journal'));
+    await until(() => errors.length === 1, 'watch error');
+    assert.ok(errors[0] instanceof DatastoreError && errors[0].reason === 'Unavailable');
+  });
 });
