@@ -1,5 +1,5 @@
 // Child process for the multi-process tests (forked with IPC; not a test file itself).
-//   cas <dir> <count>          CAS-increment Counter "c" count times, retrying on Conflict
+//   cas <dir> <count> <retain> CAS-increment Counter "c" count times, retrying on Conflict
 //   writer <dir> <id> <count>  create then update Item "w<id>-<i>" for i < count
 //   chaos <dir> <id>           random creates/updates/deletes until killed, acking creates/updates
 // Every mode opens the store, sends {ready}, waits for "go", works, then sends {done} or acks.
@@ -79,7 +79,7 @@ async function chaos(ds: FileDatastore, id: string): Promise<never> {
 
 async function main(): Promise<void> {
   const [mode, dir, a, b] = process.argv.slice(2);
-  const ds = await FileDatastore.open(dir!);
+  const ds = await FileDatastore.open(dir!, mode === 'cas' ? { retainRecords: Number(b) } : {});
   await send({ type: 'ready' });
   await go();
   const start = performance.now();
