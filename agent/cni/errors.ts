@@ -26,6 +26,12 @@ export const CNI_ERR_PLUGIN_NOT_AVAILABLE_LIMITED_CONNECTIVITY = 51;
 export const CNI_ERR_INTERNAL = 100;
 /** Trellis: the agent gave up on the request after its per-request timeout. */
 export const CNI_ERR_TIMEOUT = 101;
+/** Trellis: ADD for an attachment that already exists (the runtime skipped DEL). */
+export const CNI_ERR_ATTACHMENT_EXISTS = 102;
+/** Trellis: no address left in any pool this node may use. */
+export const CNI_ERR_POOL_EXHAUSTED = 103;
+/** Trellis: CHECK found the attachment differs from what ADD set up. */
+export const CNI_ERR_CHECK_FAILED = 104;
 
 export class CniError extends Error {
   override readonly name = 'CniError';

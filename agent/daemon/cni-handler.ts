@@ -5,7 +5,14 @@
 import { existsSync } from 'node:fs';
 import type { Datastore } from '../../src/datastore/types.js';
 import type { Logger } from '../../src/log.js';
-import { CNI_ERR_INVALID_ENVIRONMENT, CNI_ERR_PLUGIN_NOT_AVAILABLE, CniError } from '../cni/errors.js';
+import {
+  CNI_ERR_ATTACHMENT_EXISTS,
+  CNI_ERR_CHECK_FAILED,
+  CNI_ERR_INVALID_ENVIRONMENT,
+  CNI_ERR_PLUGIN_NOT_AVAILABLE,
+  CNI_ERR_POOL_EXHAUSTED,
+  CniError,
+} from '../cni/errors.js';
 import type {
   CniAddRequest,
   CniCheckRequest,
@@ -29,13 +36,6 @@ import { IpamExhaustedError } from '../ipam/errors.js';
 import type { IpamGc } from '../ipam/gc.js';
 import { KeyedMutex } from '../ipam/mutex.js';
 import { type IPPool, KIND_POOL } from '../ipam/types.js';
-
-/** Trellis: ADD for an attachment that already exists (the runtime skipped DEL). */
-export const CNI_ERR_ATTACHMENT_EXISTS = 102;
-/** Trellis: no address left in any pool this node may use. */
-export const CNI_ERR_POOL_EXHAUSTED = 103;
-/** Trellis: CHECK found the attachment differs from what ADD set up. */
-export const CNI_ERR_CHECK_FAILED = 104;
 
 export interface CniHandlerDeps {
   node: string;
