@@ -136,23 +136,36 @@ export function encodeAttrs(attrs: readonly RtAttr[]): Buffer {
 }
 
 /**
- * Splits `buf[offset, end)` into attributes. Values are views into `buf` (no copy).
+ * Calls `visit(type, valueOffset, valueLength)` for each attribute in `buf[offset, end)`,
+ * without allocating: the route dump path decodes 100k messages through this.
  * Trailing bytes shorter than an attribute header are an error: the kernel never sends them.
  */
-export function decodeAttrs(buf: Uint8Array, offset = 0, end = buf.length): LeafAttr[] {
-  const view = toBuffer(buf);
-  const out: LeafAttr[] = [];
+export function forEachAttr(
+  buf: Buffer,
+  offset: number,
+  end: number,
+  visit: (type: number, at: number, length: number) => void,
+): void {
   let at = offset;
   while (at < end) {
     if (end - at < RTA_HDRLEN) throw new NetlinkDecodeError('truncated attribute header', at);
-    const len = view.readUInt16LE(at);
-    const type = view.readUInt16LE(at + 2) & NLA_TYPE_MASK;
+    const len = buf.readUInt16LE(at);
+    const type = buf.readUInt16LE(at + 2) & NLA_TYPE_MASK;
     if (len < RTA_HDRLEN || at + len > end) {
       throw new NetlinkDecodeError(`attribute ${type} length ${len} out of bounds`, at);
     }
-    out.push({ type, data: view.subarray(at + RTA_HDRLEN, at + len) });
+    visit(type, at + RTA_HDRLEN, len - RTA_HDRLEN);
     at += align4(len);
   }
+}
+
+/** Splits `buf[offset, end)` into attributes. Values are views into `buf` (no copy). */
+export function decodeAttrs(buf: Uint8Array, offset = 0, end = buf.length): LeafAttr[] {
+  const view = toBuffer(buf);
+  const out: LeafAttr[] = [];
+  forEachAttr(view, offset, end, (type, at, length) => {
+    out.push({ type, data: view.subarray(at, at + length) });
+  });
   return out;
 }
 

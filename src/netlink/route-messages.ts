@@ -9,10 +9,9 @@ import {
   decodeRtMsg,
   encodeNextHops,
   encodeRtMsg,
-  messageAttrs,
+  forEachAttr,
   type NlMessage,
   type RtMsg,
-  readU32,
   writeAttrBytes,
   writeAttrU32,
   writeRtMsg,
@@ -309,52 +308,76 @@ export function routeHeader(msg: NlMessage): RtMsg {
   return decodeRtMsg(msg.payload);
 }
 
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
 export function decodeRoute(msg: NlMessage): RouteInfo {
-  const hdr = decodeRtMsg(msg.payload);
+  const p = msg.payload;
+  const hdr = decodeRtMsg(p);
   const family: IpFamily | undefined = hdr.family === AF_INET ? 4 : hdr.family === AF_INET6 ? 6 : undefined;
   if (family === undefined) throw new NetlinkDecodeError(`route of address family ${hdr.family}`, 16);
   const type = ROUTE_TYPES[hdr.type];
   if (type === undefined) throw new NetlinkDecodeError(`unknown route type ${hdr.type}`, 16);
-  const attrs = attrMap(messageAttrs(msg, RTMSG_LEN));
   const width = family === 4 ? 4 : 16;
+  const addrAt = (at: number, length: number): string => {
+    if (length !== width) throw new NetlinkDecodeError(`IPv${family} address of ${length} bytes`, at);
+    // IPv4 straight from the buffer: a subarray per address costs more than the formatting.
+    return width === 4
+      ? `${p[at]}.${p[at + 1]}.${p[at + 2]}.${p[at + 3]}`
+      : formatIp(p.subarray(at, at + length));
+  };
   const addr = (bytes: Uint8Array): string => {
     if (bytes.length !== width)
       throw new NetlinkDecodeError(`IPv${family} address of ${bytes.length} bytes`, 0);
     return formatIp(bytes);
   };
-  const dstBytes = attrs.get(RTA_DST) ?? new Uint8Array(width);
-  const table = attrs.get(RTA_TABLE);
-  const gateway = attrs.get(RTA_GATEWAY);
-  const oif = attrs.get(RTA_OIF);
-  const metric = attrs.get(RTA_PRIORITY);
-  const src = attrs.get(RTA_PREFSRC);
-  const multipath = attrs.get(RTA_MULTIPATH);
-  const hops = multipath === undefined ? [] : decodeNextHops(multipath);
-  const onlink =
-    hops.length > 0 ? hops.every((h) => (h.flags & RTNH_F_ONLINK) !== 0) : (hdr.flags & RTNH_F_ONLINK) !== 0;
-  return {
+  const u32 = (at: number, length: number, what: string): number => {
+    if (length < 4) throw new NetlinkDecodeError(`${what}: need 4 bytes, have ${length}`, at);
+    return p.readUInt32LE(at);
+  };
+  const route: Mutable<RouteInfo> = {
     family,
-    dst: `${addr(dstBytes)}/${hdr.dstLen}`,
+    dst: `${family === 4 ? '0.0.0.0' : '::'}/${hdr.dstLen}`,
     type,
     protocol: hdr.protocol,
-    table: table === undefined ? hdr.table : readU32(table, 'RTA_TABLE'),
+    table: hdr.table,
     scope: scopeName(hdr.scope),
-    ...(gateway === undefined ? {} : { gateway: addr(gateway) }),
-    ...(oif === undefined ? {} : { oif: readU32(oif, 'RTA_OIF') }),
-    ...(metric === undefined ? {} : { metric: readU32(metric, 'RTA_PRIORITY') }),
-    ...(src === undefined ? {} : { src: addr(src) }),
-    ...(onlink ? { onlink: true } : {}),
-    ...(hops.length === 0
-      ? {}
-      : {
-          multipath: hops.map((h) => {
-            const gw = attrMap(h.attrs).get(RTA_GATEWAY);
-            return {
-              ...(gw === undefined ? {} : { gateway: addr(gw) }),
-              ...(h.ifindex === 0 ? {} : { oif: h.ifindex }),
-              weight: h.hops + 1,
-            };
-          }),
-        }),
   };
+  let onlink = (hdr.flags & RTNH_F_ONLINK) !== 0;
+  forEachAttr(p, align4(RTMSG_LEN), p.length, (attr, at, length) => {
+    switch (attr) {
+      case RTA_DST:
+        route.dst = `${addrAt(at, length)}/${hdr.dstLen}`;
+        break;
+      case RTA_TABLE:
+        route.table = u32(at, length, 'RTA_TABLE');
+        break;
+      case RTA_GATEWAY:
+        route.gateway = addrAt(at, length);
+        break;
+      case RTA_OIF:
+        route.oif = u32(at, length, 'RTA_OIF');
+        break;
+      case RTA_PRIORITY:
+        route.metric = u32(at, length, 'RTA_PRIORITY');
+        break;
+      case RTA_PREFSRC:
+        route.src = addrAt(at, length);
+        break;
+      case RTA_MULTIPATH: {
+        const hops = decodeNextHops(p.subarray(at, at + length));
+        onlink = hops.length > 0 && hops.every((h) => (h.flags & RTNH_F_ONLINK) !== 0);
+        route.multipath = hops.map((h) => {
+          const gw = attrMap(h.attrs).get(RTA_GATEWAY);
+          return {
+            ...(gw === undefined ? {} : { gateway: addr(gw) }),
+            ...(h.ifindex === 0 ? {} : { oif: h.ifindex }),
+            weight: h.hops + 1,
+          };
+        });
+        break;
+      }
+    }
+  });
+  if (onlink) route.onlink = true;
+  return route;
 }

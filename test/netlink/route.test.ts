@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { closeSync, fstatSync } from 'node:fs';
 import {
   NetlinkError,
   NetlinkInputError,
+  openNetns,
   type RouteBatchOp,
   type RouteInfo,
   RouteNetlink,
@@ -99,6 +101,21 @@ describe('netlink/route (root)', function () {
           .map((l) => l.name)
           .sort(),
         ['lo', 'trlveth0'],
+      );
+    });
+
+    it('creates the peer in a namespace given as an open fd (the caller keeps the fd)', () => {
+      const fd = openNetns(pod.path);
+      try {
+        open().createVeth({ name: 'byfd0', peer: { name: 'eth0', netnsFd: fd } });
+        assert.equal(ipJson<IpLink[]>(['-n', pod.name, 'link', 'show', 'eth0']).length, 1);
+        assert.ok(fstatSync(fd).isFile(), 'fd still open');
+      } finally {
+        closeSync(fd);
+      }
+      assert.throws(
+        () => open().createVeth({ name: 'byfd1', peer: { name: 'eth1', netnsFd: 1, netnsPath: pod.path } }),
+        NetlinkInputError,
       );
     });
 
