@@ -257,10 +257,13 @@ export class NetlinkSocket {
     if (this.#sendBuf.length < bytes) this.#sendBuf = Buffer.allocUnsafe(bytes);
     const firstSeq = this.#seq;
     let at = 0;
+    // One header object rewritten per message: batches encode up to 100k of them.
+    const header = { type: 0, flags: 0, seq: 0, pid: 0 };
     for (let i = start; i < end; i++) {
       const req = reqs[i]!;
-      const ack = i === end - 1 ? NLM_F_ACK : 0;
-      const header = { type: req.type, flags: NLM_F_REQUEST | ack | req.flags, seq: this.#nextSeq(), pid: 0 };
+      header.type = req.type;
+      header.flags = NLM_F_REQUEST | (i === end - 1 ? NLM_F_ACK : 0) | req.flags;
+      header.seq = this.#nextSeq();
       at = encodeMessageInto(this.#sendBuf, at, header, req);
     }
     this.#send(at);
