@@ -194,11 +194,6 @@ export class NetlinkSocket {
     }
   }
 
-  /** The largest number of messages one sendto of a batch will carry. */
-  get maxBatchMessages(): number {
-    return this.#maxBatchMessages;
-  }
-
   close(): void {
     if (this.#closed) return;
     this.#closed = true;

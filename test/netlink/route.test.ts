@@ -333,6 +333,31 @@ describe('netlink/route (root)', function () {
       assert.equal(open().listRoutes({ family: 4, protocol: TRELLIS_RT_PROTO }).length, 2995 - 1);
     });
 
+    it('maps errors across many small sends, including a failing last message of a send', () => {
+      const index = veth();
+      // 7 messages or ~300 bytes per sendto: 100 ops take 15+ sends, so failures land at every
+      // position of a chunk, including the ACK-requesting last one.
+      const small = RouteNetlink.open({ netnsPath: host.path, maxBatchMessages: 7, maxBatchBytes: 300 });
+      try {
+        const missing = new Set([0, 6, 7, 13, 20, 21, 50, 98, 99]);
+        const ops: RouteBatchOp[] = Array.from({ length: 100 }, (_, i) => {
+          const dst = `10.50.0.${i}/32`;
+          return missing.has(i)
+            ? { op: 'delete', route: { family: 4, dst } }
+            : { op: 'replace', route: { family: 4, dst, oif: index } };
+        });
+        const result = small.applyRouteBatch(ops);
+        assert.deepEqual(
+          result.failed.map((f) => f.index),
+          [...missing],
+        );
+        assert.ok(result.failed.every((f) => f.error.code === 'ESRCH'));
+        assert.equal(small.listRoutes({ family: 4, protocol: TRELLIS_RT_PROTO }).length, 100 - missing.size);
+      } finally {
+        small.close();
+      }
+    });
+
     it('refuses a batch with an invalid op before sending any of it', () => {
       const index = veth();
       const ops: RouteBatchOp[] = [
