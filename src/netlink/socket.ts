@@ -320,6 +320,7 @@ export class NetlinkSocket {
       if ((msg.flags & NLM_F_DUMP_INTR) !== 0) interrupted = true;
       if (msg.type === NLMSG_ERROR) {
         const answer = decodeError(msg);
+        if (answer.errno === 0) return true;
         throw new NetlinkError(answer.errno, requestInfo(req, seq), answer.message);
       }
       if (msg.type === NLMSG_DONE) {

@@ -130,6 +130,9 @@ describe('netlink/route (root)', function () {
       assert.deepEqual([link!.address, link!.mtu], ['02:00:00:00:00:0a', 9000]);
       open().setLinkState(index, false);
       assert.equal(open().getLink('v1').up, false);
+      open().updateLink(index, { up: true, mtu: 1300, mac: '02:00:00:00:00:0b' });
+      const updated = open().getLink('v1');
+      assert.deepEqual([updated.up, updated.mtu, updated.mac], [true, 1300, '02:00:00:00:00:0b']);
       open().deleteLink('v1');
       assert.equal(open().findLink('v1'), undefined);
       const other = open().createVeth({ name: 'v2', peer: { name: 'eth1' } }).index;
