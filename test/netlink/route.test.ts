@@ -368,6 +368,8 @@ describe('netlink/route (root)', function () {
         { op: 'replace', route: { family: 4, dst: '10.40.0.0/8', oif: index } },
       ];
       assert.throws(() => open().applyRouteBatch(ops), NetlinkInputError);
+      const unknownOp = { op: 'add', route: ops[0]!.route } as unknown as RouteBatchOp;
+      assert.throws(() => open().applyRouteBatch([ops[0]!, unknownOp]), /unknown op "add"/);
       assert.equal(open().listRoutes({ family: 4, protocol: TRELLIS_RT_PROTO }).length, 0);
     });
   });
