@@ -13,6 +13,8 @@ import { PodInterfaces } from '../dataplane/pod-interface.js';
 import { IpamAllocator } from '../ipam/allocator.js';
 import { IpamGc } from '../ipam/gc.js';
 import { TrellisCniHandler } from './cni-handler.js';
+import { AgentHttpServer } from './http.js';
+import { AgentMetrics, instrumentCniHandler } from './metrics.js';
 import { NodeRouteSync } from './node-route-sync.js';
 
 export interface AgentOptions {
@@ -27,6 +29,8 @@ export interface AgentOptions {
   hostGateway?: boolean;
   /** Leak sweep period. Default 60 s; an address must look leaked on two sweeps. */
   gcIntervalMs?: number;
+  /** Where /healthz, /readyz and /metrics are served; absent: not served. */
+  http?: { host: string; port: number };
 }
 
 export class Agent {
@@ -37,6 +41,9 @@ export class Agent {
   readonly #gc: IpamGc;
   readonly #server: CniServer;
   readonly #routes: NodeRouteSync | undefined;
+  readonly #http: AgentHttpServer | undefined;
+  readonly metrics = new AgentMetrics();
+  #routesReady = false;
   #gcTimer: NodeJS.Timeout | undefined;
 
   constructor(opts: AgentOptions) {
@@ -63,7 +70,7 @@ export class Agent {
     });
     this.#server = new CniServer({
       socketPath: opts.cniSocket,
-      handler,
+      handler: instrumentCniHandler(handler, this.metrics),
       logger: log.child({ component: 'cni-server' }),
     });
     if (opts.hostGateway ?? true) {
@@ -72,6 +79,21 @@ export class Agent {
         datastore: opts.datastore,
         netlink: this.#netlink,
         log: log.child({ component: 'routes' }),
+        metrics: this.metrics,
+      });
+      void this.#routes.synced.then(() => {
+        this.#routesReady = true;
+      });
+    } else {
+      this.#routesReady = true;
+    }
+    if (opts.http) {
+      this.#http = new AgentHttpServer({
+        ...opts.http,
+        registry: this.metrics.registry,
+        readiness: [
+          { name: 'routes', check: () => (this.#routesReady ? undefined : 'node routes not programmed yet') },
+        ],
       });
     }
   }
@@ -80,6 +102,8 @@ export class Agent {
     await this.#register();
     this.#routes?.start();
     await this.#server.start();
+    const served = await this.#http?.start();
+    if (served) this.#o.log.info(served, 'health and metrics served');
     const period = this.#o.gcIntervalMs ?? 60_000;
     this.#gcTimer = setInterval(() => void this.sweepLeaks(), period);
     this.#gcTimer.unref();
@@ -111,11 +135,21 @@ export class Agent {
           );
         })
         .map((a) => attachmentHandle(a.attributes?.containerID ?? '', a.attributes?.ifname ?? ''));
+      this.metrics.ipamAllocated.set(
+        { family: '4' },
+        allocations.filter((a) => !a.address.includes(':')).length,
+      );
+      this.metrics.ipamAllocated.set(
+        { family: '6' },
+        allocations.filter((a) => a.address.includes(':')).length,
+      );
       const report = await this.#gc.gc(valid);
+      this.metrics.ipamLeaksReleased.inc(report.released.length);
       if (report.released.length > 0 || report.suspected > 0) {
         this.#o.log.info({ released: report.released, suspected: report.suspected }, 'leak sweep');
       }
     } catch (err) {
+      this.metrics.errors.inc({ component: 'ipam-gc' });
       this.#o.log.error({ err: err instanceof Error ? err.message : String(err) }, 'leak sweep failed');
     }
   }
@@ -124,6 +158,7 @@ export class Agent {
   async stop(): Promise<void> {
     clearInterval(this.#gcTimer);
     this.#routes?.stop();
+    await this.#http?.close();
     await this.#server.close();
     this.#netlink.close();
     this.#o.log.info({ node: this.#o.node }, 'agent stopped');

@@ -13,6 +13,7 @@ interface AgentCliOptions {
   cniSocket: string;
   hostGateway: boolean;
   gcInterval: string;
+  http?: string;
 }
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
@@ -28,6 +29,7 @@ export function register(program: Command): void {
     .option('--cni-socket <path>', 'unix socket the trellis-cni shim connects to', '/run/trellis/cni.sock')
     .option('--no-host-gateway', 'do not program routes to other nodes’ blocks (BGP does it)')
     .option('--gc-interval <ms>', 'leak sweep period in milliseconds', '60000')
+    .option('--http <host:port>', 'serve /healthz, /readyz and /metrics here, e.g. 0.0.0.0:9099')
     .action(async (opts: AgentCliOptions, cmd: Command) => {
       const globals = cmd.optsWithGlobals<{ datastore: string; logLevel?: string }>();
       const log = createLogger({ level: parseLogLevel(globals.logLevel, 'info'), name: 'trellis-agent' });
@@ -52,6 +54,7 @@ export function register(program: Command): void {
         log,
         hostGateway: opts.hostGateway,
         gcIntervalMs: Number(opts.gcInterval),
+        ...(opts.http ? { http: parseHostPort(opts.http) } : {}),
       });
       await agent.start();
       await new Promise<void>((resolve) => {
@@ -62,4 +65,13 @@ export function register(program: Command): void {
       await agent.stop();
       await datastore.close();
     });
+}
+
+function parseHostPort(text: string): { host: string; port: number } {
+  const i = text.lastIndexOf(':');
+  const port = Number(text.slice(i + 1));
+  if (i <= 0 || !Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new Error(`--http ${text}: expected host:port`);
+  }
+  return { host: text.slice(0, i).replace(/^\[(.*)\]$/, '$1'), port };
 }

@@ -9,12 +9,14 @@ import { TRELLIS_RT_PROTO } from '../../src/netlink/index.js';
 import type { TrellisNode } from '../../src/resources/index.js';
 import { desiredNodeRoutes, diffNodeRoutes, type NodeAddresses } from '../dataplane/node-routes.js';
 import { type IPAMBlock, KIND_BLOCK } from '../ipam/types.js';
+import type { AgentMetrics } from './metrics.js';
 
 export interface NodeRouteSyncOptions {
   node: string;
   datastore: Datastore;
   netlink: RouteNetlink;
   log: Logger;
+  metrics?: AgentMetrics;
   /** Full resync period. Default 30 s. */
   resyncMs?: number;
   /** How long changes are gathered before one recomputation. Default 20 ms. */
@@ -74,6 +76,7 @@ export class NodeRouteSync {
         this.syncOnce().then(
           () => undefined,
           (err: unknown) => {
+            this.#o.metrics?.errors.inc({ component: 'routes' });
             this.#o.log.error({ err: err instanceof Error ? err.message : String(err) }, 'route sync failed');
           },
         ),
@@ -110,6 +113,10 @@ export class NodeRouteSync {
       } else if (op.op === 'replace') report.replaced++;
       else report.deleted++;
     }
+    const counter = this.#o.metrics?.routeSyncs;
+    counter?.inc({ op: 'replace' }, report.replaced);
+    counter?.inc({ op: 'delete' }, report.deleted);
+    counter?.inc({ op: 'failed' }, report.failed);
     log.info({ ...report, desired: desired.length }, 'node routes reconciled');
     if (report.failed === 0) this.#markSynced();
     return report;

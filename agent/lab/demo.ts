@@ -16,6 +16,8 @@ export const DEMO_PREFIX = 'tdemo';
 export const DEMO_DIR = '/run/trellis-lab-demo';
 const FABRIC_V4 = '10.250.0';
 const FABRIC_V6 = 'fd00:250::';
+/** Each agent serves /healthz, /readyz and /metrics on its node's loopback. */
+export const AGENT_HTTP_PORT = 9099;
 export const DEMO_POOLS = { ipv4: '10.244.0.0/16', ipv6: 'fd00:10:244::/112' };
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -131,6 +133,8 @@ export async function labUp(opts: DemoOptions): Promise<DemoReport> {
           `trellis.network/lab=${DEMO_PREFIX}`,
           '--cni-socket',
           join(nodeDir, 'cni.sock'),
+          '--http',
+          `127.0.0.1:${AGENT_HTTP_PORT}`,
         ],
         { logFile: join(nodeDir, 'agent.log') },
       );

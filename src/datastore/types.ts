@@ -72,7 +72,13 @@ export interface Datastore {
   close(): Promise<void>;
 }
 
-export type DatastoreErrorReason = 'NotFound' | 'AlreadyExists' | 'Conflict' | 'Gone' | 'Invalid' | 'Unavailable';
+export type DatastoreErrorReason =
+  | 'NotFound'
+  | 'AlreadyExists'
+  | 'Conflict'
+  | 'Gone'
+  | 'Invalid'
+  | 'Unavailable';
 
 export class DatastoreError extends Error {
   constructor(

@@ -2,10 +2,11 @@
 // datastore, two pods each attached by the real trellis-cni, every pod pair reachable over IPv4
 // and IPv6, and the lab gone without a trace after teardown.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type DemoReport, formatReport, labTeardown, labUp } from '../../agent/lab/demo.js';
+import { AGENT_HTTP_PORT, type DemoReport, formatReport, labTeardown, labUp } from '../../agent/lab/demo.js';
 import { requireRoot } from '../../src/lab/index.js';
 import { listNamespaces } from '../../src/lab/teardown.js';
 import { silentLogger } from '../../src/log.js';
@@ -44,6 +45,18 @@ describe('trellis lab up (root): the main job', function () {
     assert.deepEqual(failed, [], formatReport(report));
   });
 
+  it('each agent is ready and counts its CNI requests in /metrics', () => {
+    const fetchScript = (path: string): string =>
+      `fetch('http://127.0.0.1:${AGENT_HTTP_PORT}${path}').then(async (r) => { console.log(r.status); console.log(await r.text()); })`;
+    for (const node of report.nodes) {
+      const ready = runInNode(node.netns, fetchScript('/readyz'));
+      assert.match(ready, /^200\nready/);
+      const metrics = runInNode(node.netns, fetchScript('/metrics'));
+      assert.match(metrics, /trellis_cni_requests_total\{command="ADD",code="0"\} 2\n/);
+      assert.match(metrics, /trellis_ipam_allocated_addresses/);
+    }
+  });
+
   it('tears down every namespace and agent', async () => {
     await labTeardown(dir, prefix);
     assert.deepEqual(
@@ -53,3 +66,7 @@ describe('trellis lab up (root): the main job', function () {
     assert.equal(existsSync(dir), false);
   });
 });
+
+function runInNode(netns: string, script: string): string {
+  return execFileSync('ip', ['netns', 'exec', netns, process.execPath, '-e', script], { encoding: 'utf8' });
+}
