@@ -60,6 +60,7 @@ export type Capability =
   | EnhancedRouteRefreshCapability
   | UnknownCapability;
 
+const TYPED_CODES: ReadonlySet<number> = new Set(Object.values(CapabilityCode));
 const GR_RESTARTING = 0x8;
 const GR_NOTIFICATION = 0x4;
 const GR_FORWARDING = 0x80;
@@ -116,6 +117,8 @@ export function writeCapability(w: ByteWriter, cap: Capability, field: string): 
       break;
     case 'unknown':
       checkUint(cap.code, 0xff, `${field}.code`);
+      if (TYPED_CODES.has(cap.code))
+        throw new BgpEncodeError(`${field}.code`, `capability ${cap.code} has a typed form`);
       if (cap.value.length > 255) throw new BgpEncodeError(`${field}.value`, 'longer than 255 octets');
       w.setU8(start, cap.code);
       w.bytesFrom(cap.value);

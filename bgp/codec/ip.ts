@@ -125,13 +125,3 @@ export function formatIPv6(buf: Uint8Array, off: number): string {
   const right = words.slice(bestStart + bestLen).map((w) => w.toString(16));
   return `${left.join(':')}::${right.join(':')}`;
 }
-
-export function isIPv4Text(text: string): boolean {
-  return parseIPv4(text) !== undefined;
-}
-
-const scratch16 = new Uint8Array(16);
-
-export function isIPv6Text(text: string): boolean {
-  return writeIPv6(text, scratch16, 0);
-}

@@ -13,7 +13,7 @@ export interface Prefix {
   readonly len: number;
 }
 
-export const familyBits = (family: IpFamily): 32 | 128 => (family === 'ipv4' ? 32 : 128);
+const familyBits = (family: IpFamily): 32 | 128 => (family === 'ipv4' ? 32 : 128);
 
 export function formatPrefix(p: Prefix): string {
   return `${p.addr}/${p.len}`;
@@ -44,7 +44,7 @@ export function parsePrefix(text: string): Prefix {
   if (canonical === undefined)
     throw new BgpEncodeError('prefix', `"${text}" has an invalid ${family} address`);
   const p: Prefix = { family, addr: canonical, len };
-  checkPrefix(p, 'prefix');
+  writeAddress(p, addrScratch, 0, 'prefix');
   return p;
 }
 
@@ -56,12 +56,7 @@ function canonicalIPv6(text: string): string | undefined {
   return writeIPv6(text, v6scratch, 0) ? formatIPv6(v6scratch, 0) : undefined;
 }
 
-/** Throws BgpEncodeError unless p is a well-formed prefix with host bits clear. */
-export function checkPrefix(p: Prefix, field: string): void {
-  writeAddress(p, addrScratch, 0, field);
-}
-
-/** Writes the address bytes (4 or 16) at out[off] after validating p. */
+/** Writes the address bytes (4 or 16) at out[off]; BgpEncodeError unless p is well formed with host bits clear. */
 function writeAddress(p: Prefix, out: Uint8Array, off: number, field: string): void {
   const bits = familyBits(p.family);
   if (!Number.isInteger(p.len) || p.len < 0 || p.len > bits) {
