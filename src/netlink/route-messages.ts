@@ -139,6 +139,12 @@ function defaultScope(op: RouteOp, typeValue: number, hasNextHop: boolean): numb
   return RT_SCOPE_UNIVERSE;
 }
 
+/** How errors name a route: 'route 10.0.0.0/24 type blackhole table 254'. */
+export function describeRoute(spec: RouteSpec): string {
+  const type = spec.type === undefined ? '' : ` type ${spec.type}`;
+  return `route ${spec.dst}${type} table ${spec.table ?? RT_TABLE_MAIN}`;
+}
+
 /** Everything a route message carries, validated and in wire form. */
 interface RouteWire {
   readonly header: RtMsg;
@@ -186,8 +192,7 @@ class RouteRequest implements NetlinkRequest {
 
   /** Built only if the kernel refuses the route. */
   get what(): string {
-    const { dst, type } = this.#spec;
-    return `route ${dst}${type === undefined ? '' : ` type ${type}`} table ${this.#wire.table}`;
+    return describeRoute(this.#spec);
   }
 
   writePayload(buf: Buffer, offset: number): void {

@@ -34,13 +34,14 @@ import {
 import { openNetns } from './netns.js';
 import {
   decodeRoute,
+  describeRoute,
   dumpRoutesRequest,
   type RouteInfo,
   type RouteSpec,
   routeHeader,
   routeRequest,
 } from './route-messages.js';
-import { NetlinkSocket, type NetlinkSocketOptions } from './socket.js';
+import { NetlinkSocket, type NetlinkSocketOptions, RequestBatch } from './socket.js';
 
 export interface RouteFilter {
   readonly family: IpFamily;
@@ -210,15 +211,15 @@ export class RouteNetlink {
    * ESRCH for deleting an absent route) are reported per op and do not stop the others.
    */
   applyRouteBatch(ops: readonly RouteBatchOp[]): RouteBatchResult {
-    const requests = ops.map((o, index) => {
+    const batch = new RequestBatch((index) => describeRoute(ops[index]!.route));
+    ops.forEach((o, index) => {
       if (o.op !== 'replace' && o.op !== 'delete') {
         throw new NetlinkInputError(`route batch op ${index}: unknown op "${String(o.op)}"`);
       }
-      return routeRequest(o.op, o.route);
+      batch.add(routeRequest(o.op, o.route));
     });
-    const results = this.#socket.batch(requests);
     const failed: { index: number; error: NetlinkError }[] = [];
-    results.forEach((error, index) => {
+    this.#socket.sendBatch(batch).forEach((error, index) => {
       if (error !== undefined) failed.push({ index, error });
     });
     return { ok: ops.length - failed.length, failed };

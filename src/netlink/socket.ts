@@ -156,7 +156,7 @@ export class NetlinkSocket {
     this.#fd = fd;
     this.#maxBatchBytes = maxBatchBytes;
     this.#maxBatchMessages = maxBatchMessages;
-    this.#sendBuf = Buffer.allocUnsafe(Math.min(maxBatchBytes, 64 * 1024));
+    this.#sendBuf = Buffer.allocUnsafe(4096); // single requests; grows for a larger one
     // Start away from 0 so replies to another socket's old sequence numbers never look like ours.
     this.#seq = (Date.now() & 0x7fffffff) >>> 0;
   }
@@ -202,8 +202,7 @@ export class NetlinkSocket {
 
   /** Sends one request and waits for its ACK; throws NetlinkError when the kernel refuses it. */
   request(req: NetlinkRequest): void {
-    const [error] = this.batch([req]);
-    if (error !== undefined) throw error;
+    this.query(req);
   }
 
   /** Sends a dump request and returns every reply message (retried if the dump was interrupted). */
@@ -218,50 +217,32 @@ export class NetlinkSocket {
   }
 
   /**
-   * Sends many requests with as few sendto calls as the buffers allow and returns, per request,
-   * undefined (applied) or the NetlinkError the kernel answered. Only the last message of each
-   * sendto asks for an ACK: the kernel reports every failure anyway, so that one ACK is the
-   * fence that says "everything before me has been answered" and successes cost no recv.
+   * Sends an encoded batch in chunks of at most maxBatchBytes / maxBatchMessages. Only the last
+   * message of each sendto asks for an ACK: the kernel reports every failure anyway, so that one
+   * ACK is the fence that says "everything before me has been answered" and successes cost no
+   * recv. Errors map back to their request by sequence number.
    */
-  batch(reqs: readonly NetlinkRequest[]): (NetlinkError | undefined)[] {
+  sendBatch(batch: RequestBatch): (NetlinkError | undefined)[] {
     this.#assertOpen();
-    const results: (NetlinkError | undefined)[] = new Array(reqs.length).fill(undefined);
+    const results: (NetlinkError | undefined)[] = new Array(batch.count).fill(undefined);
     let start = 0;
-    while (start < reqs.length) {
-      let end = start;
-      let bytes = 0;
-      while (end < reqs.length && end - start < this.#maxBatchMessages) {
-        const len = messageLength(reqs[end]!);
-        if (end > start && bytes + len > this.#maxBatchBytes) break;
-        bytes += len;
-        end++;
-      }
-      this.#sendChunk(reqs, start, end, bytes, results);
+    while (start < batch.count) {
+      let end = start + 1;
+      const limit = Math.min(batch.count, start + this.#maxBatchMessages);
+      while (end < limit && batch.offset(end + 1) - batch.offset(start) <= this.#maxBatchBytes) end++;
+      this.#sendChunk(batch, start, end, results);
       start = end;
     }
     return results;
   }
 
-  #sendChunk(
-    reqs: readonly NetlinkRequest[],
-    start: number,
-    end: number,
-    bytes: number,
-    results: (NetlinkError | undefined)[],
-  ): void {
-    if (this.#sendBuf.length < bytes) this.#sendBuf = Buffer.allocUnsafe(bytes);
+  #sendChunk(batch: RequestBatch, start: number, end: number, results: (NetlinkError | undefined)[]): void {
     const firstSeq = this.#seq;
-    let at = 0;
-    // One header object rewritten per message: batches encode up to 100k of them.
-    const header = { type: 0, flags: 0, seq: 0, pid: 0 };
-    for (let i = start; i < end; i++) {
-      const req = reqs[i]!;
-      header.type = req.type;
-      header.flags = NLM_F_REQUEST | (i === end - 1 ? NLM_F_ACK : 0) | req.flags;
-      header.seq = this.#nextSeq();
-      at = encodeMessageInto(this.#sendBuf, at, header, req);
-    }
-    this.#send(at);
+    for (let i = start; i < end; i++) batch.stamp(i, this.#nextSeq(), i === end - 1);
+    const bytes = batch.bytes(start, end);
+    const sent = sysSendto(this.#fd, bytes, bytes.length, KERNEL_ADDR);
+    if (sent !== bytes.length)
+      throw new NetlinkProtocolError(`sendto wrote ${sent} of ${bytes.length} bytes`);
     const lastSeq = (firstSeq + (end - start - 1)) >>> 0;
     const count = end - start;
     this.#receive((msg) => {
@@ -269,8 +250,8 @@ export class NetlinkSocket {
       if (offset >= count || msg.type !== NLMSG_ERROR) return false;
       const answer = decodeError(msg);
       if (answer.errno !== 0) {
-        const req = reqs[start + offset]!;
-        results[start + offset] = new NetlinkError(answer.errno, requestInfo(req, msg.seq), answer.message);
+        const index = start + offset;
+        results[index] = new NetlinkError(answer.errno, batch.info(index), answer.message);
       }
       return msg.seq === lastSeq;
     });
@@ -307,7 +288,7 @@ export class NetlinkSocket {
       { type: req.type, flags: NLM_F_REQUEST | flags | req.flags, seq, pid: 0 },
       req,
     );
-    this.#send(len);
+    this.#send(this.#sendBuf, len);
     return seq;
   }
 
@@ -336,8 +317,8 @@ export class NetlinkSocket {
     return { messages, interrupted };
   }
 
-  #send(len: number): void {
-    const sent = sysSendto(this.#fd, this.#sendBuf, len, KERNEL_ADDR);
+  #send(bytes: Buffer, len: number): void {
+    const sent = sysSendto(this.#fd, bytes, len, KERNEL_ADDR);
     if (sent !== len) throw new NetlinkProtocolError(`sendto wrote ${sent} of ${len} bytes`);
   }
 
@@ -376,6 +357,74 @@ export class NetlinkSocket {
 
   #assertOpen(): void {
     if (this.#closed) throw new NetlinkProtocolError('netlink socket is closed');
+  }
+}
+
+/**
+ * Requests encoded back to back in one buffer as they are added. A 100k-route batch then holds
+ * one Buffer instead of 100k live request objects (which the GC would copy and promote), and
+ * bad input still throws from `add` before anything is sent.
+ */
+export class RequestBatch {
+  #buf = Buffer.allocUnsafe(16 * 1024);
+  /** Start of message i; offsets[count] is the end of the last one. */
+  #offsets = new Uint32Array(257);
+  #count = 0;
+  readonly #describe: (index: number) => string;
+
+  /** `describe(i)` names request i in errors; called only for requests the kernel refuses. */
+  constructor(describe: (index: number) => string) {
+    this.#describe = describe;
+  }
+
+  get count(): number {
+    return this.#count;
+  }
+
+  add(req: NetlinkRequest): void {
+    const at = this.#offsets[this.#count]!;
+    const len = messageLength(req);
+    if (at + len > this.#buf.length) {
+      const grown = Buffer.allocUnsafe(Math.max(this.#buf.length * 2, at + len));
+      this.#buf.copy(grown, 0, 0, at);
+      this.#buf = grown;
+    }
+    if (this.#count + 2 > this.#offsets.length) {
+      const grown = new Uint32Array(this.#offsets.length * 2);
+      grown.set(this.#offsets);
+      this.#offsets = grown;
+    }
+    const header = { type: req.type, flags: NLM_F_REQUEST | req.flags, seq: 0, pid: 0 };
+    this.#offsets[++this.#count] = encodeMessageInto(this.#buf, at, header, req);
+  }
+
+  /** Byte offset where message `index` starts (index == count: the end of the batch). */
+  offset(index: number): number {
+    return this.#offsets[index]!;
+  }
+
+  /** Writes the sequence number and the ACK request (set or cleared) into message `index`. */
+  stamp(index: number, seq: number, ack: boolean): void {
+    const at = this.#offsets[index]!;
+    const flags = this.#buf.readUInt16LE(at + 6) & ~NLM_F_ACK;
+    this.#buf.writeUInt16LE(ack ? flags | NLM_F_ACK : flags, at + 6);
+    this.#buf.writeUInt32LE(seq >>> 0, at + 8);
+  }
+
+  /** Messages [start, end) as one view, ready for sendto. */
+  bytes(start: number, end: number): Buffer {
+    return this.#buf.subarray(this.#offsets[start], this.#offsets[end]);
+  }
+
+  info(index: number): NetlinkRequestInfo {
+    const at = this.#offsets[index]!;
+    return {
+      type: this.#buf.readUInt16LE(at + 4),
+      typeName: messageTypeName(this.#buf.readUInt16LE(at + 4)),
+      flags: this.#buf.readUInt16LE(at + 6),
+      seq: this.#buf.readUInt32LE(at + 8),
+      what: this.#describe(index),
+    };
   }
 }
 
