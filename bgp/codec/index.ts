@@ -78,4 +78,6 @@ export type { IpFamily, Prefix } from './prefix.js';
 export { formatPrefix, parsePrefix } from './prefix.js';
 export { MessageReader } from './reader.js';
 export type { RouteRefreshMessage } from './route-refresh.js';
+export type { RouteChanges } from './routes.js';
+export { endOfRib, endOfRibFamily, routeChanges } from './routes.js';
 export type { DecodedUpdate, UpdateHandling, UpdateMessage } from './update.js';

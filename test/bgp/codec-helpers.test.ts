@@ -4,15 +4,20 @@ import {
   BgpError,
   type CodecOptions,
   community,
+  type DecodedUpdate,
   decodeMessage,
   encodeMessage,
+  endOfRib,
+  endOfRibFamily,
   formatCommunity,
   formatLargeCommunity,
   notificationFor,
+  type Prefix,
   propagateUnknown,
+  routeChanges,
   WellKnownCommunity,
 } from '../../bgp/codec/index.js';
-import { frame, hex } from './fixtures/codec-bytes.js';
+import { frame, hex, MANDATORY_ATTRIBUTES, ONE_PREFIX, updateBytes } from './fixtures/codec-bytes.js';
 
 const OPTS: CodecOptions = { fourOctetAs: true, extendedMessage: false };
 
@@ -125,5 +130,51 @@ describe('bgp codec: helpers and limits', () => {
       () => decodeMessage(bytes, OPTS),
       (e: unknown) => e instanceof BgpError && e.code === 7 && e.subcode === 1 && e.data.equals(bytes),
     );
+  });
+});
+
+describe('bgp codec: route changes and End-of-RIB', () => {
+  const announce = updateBytes({
+    withdrawn: '10 0a02',
+    attributes: `80 0e 1a 0002 01 10 20010db8000000000000000000000001 00 20 20010db8  ${MANDATORY_ATTRIBUTES}`,
+    nlri: ONE_PREFIX,
+  });
+  const v4 = (addr: string, len: number): Prefix => ({ family: 'ipv4', addr, len });
+  const v6: Prefix = { family: 'ipv6', addr: '2001:db8::', len: 32 };
+
+  function decodeUpdate(bytes: Buffer): DecodedUpdate {
+    const msg = decodeMessage(bytes, OPTS);
+    return msg.type === 'update' ? msg : assert.fail(msg.type);
+  }
+
+  it('collects announcements and withdrawals from the classic fields and MP attributes', () => {
+    assert.deepStrictEqual(routeChanges(decodeUpdate(announce)), {
+      announced: [v4('10.1.0.0', 16), v6],
+      withdrawn: [v4('10.2.0.0', 16)],
+    });
+  });
+
+  it('withdraws everything under treat-as-withdraw', () => {
+    const broken = updateBytes({
+      withdrawn: '10 0a02',
+      attributes: `${MANDATORY_ATTRIBUTES} 80 04 03 000000`,
+      nlri: ONE_PREFIX,
+    });
+    assert.deepStrictEqual(routeChanges(decodeUpdate(broken)), {
+      announced: [],
+      withdrawn: [v4('10.2.0.0', 16), v4('10.1.0.0', 16)],
+    });
+  });
+
+  it('builds and recognises End-of-RIB markers for both families', () => {
+    assert.deepStrictEqual(
+      encodeMessage(endOfRib('ipv4'), OPTS),
+      hex(`${'ff'.repeat(16)} 0017 02 0000 0000`),
+    );
+    for (const family of ['ipv4', 'ipv6'] as const) {
+      assert.equal(endOfRibFamily(decodeUpdate(encodeMessage(endOfRib(family), OPTS))), family);
+    }
+    assert.equal(endOfRibFamily(decodeUpdate(announce)), undefined);
+    assert.equal(endOfRibFamily({ ...endOfRib('ipv6'), withdrawn: [v4('10.0.0.0', 8)] }), undefined);
   });
 });
