@@ -59,7 +59,6 @@ export function writeOpenBody(w: ByteWriter, msg: OpenMessage): void {
   // Write the capabilities as one parameter with a one-octet length, then widen to the RFC 9072
   // encoding only if they do not fit: old speakers cannot read the extended form.
   const optLenAt = w.skip(1);
-  const paramAt = w.pos;
   w.u8(OptionalParameterType.CAPABILITIES);
   const paramLenAt = w.skip(1);
   for (const [i, c] of msg.capabilities.entries()) writeCapability(w, c, `capabilities[${i}]`);
@@ -69,20 +68,18 @@ export function writeOpenBody(w: ByteWriter, msg: OpenMessage): void {
     w.setU8(optLenAt, capsLength + 2);
     return;
   }
+  // Too long for one-octet lengths. RFC 9072 layout, which starts the capabilities 4 octets later:
+  // [255 Non-Ext OP Len][255 Non-Ext OP Type][u16 total][2 Parm. Type][u16 Parm. Length][caps]
   const capsStart = paramLenAt + 1;
-  // Make room: [255][255][ext len u16] then [type][len u16] before the capabilities.
-  const extraBefore = 4 - 1; // optional-params header grows from 1 to 4 octets (incl. optLen)
-  const extraParam = 1; // parameter length grows from 1 to 2 octets
-  const shift = extraBefore + extraParam;
+  const shift = 4;
   w.ensure(shift);
-  const bytes = w.bytes;
-  bytes.copyWithin(capsStart + shift, capsStart, w.pos);
+  w.bytes.copyWithin(capsStart + shift, capsStart, w.pos);
   w.pos += shift;
   w.setU8(optLenAt, 255);
   w.setU8(optLenAt + 1, OptionalParameterType.EXTENDED_LENGTH);
-  w.setU16(optLenAt + 2, capsLength + 3);
-  w.setU8(paramAt + extraBefore, OptionalParameterType.CAPABILITIES);
-  w.setU16(paramAt + extraBefore + 1, capsLength);
+  w.setU16(optLenAt + 2, 3 + capsLength);
+  w.setU8(optLenAt + 4, OptionalParameterType.CAPABILITIES);
+  w.setU16(optLenAt + 5, capsLength);
 }
 
 export function decodeOpenBody(buf: Buffer, start: number, end: number): OpenMessage {

@@ -51,15 +51,18 @@ export interface DecodedUpdate extends UpdateMessage {
 
 export function writeUpdateBody(w: ByteWriter, msg: UpdateMessage, opts: CodecOptions): void {
   checkMandatory(msg);
+  /** Fills in the two-octet length of the field that started at `at`. */
+  const closeField = (at: number, field: string): void => {
+    const length = w.pos - at - 2;
+    if (length > 0xffff) throw new BgpEncodeError(field, `${length} octets exceed 65535`);
+    w.setU16(at, length);
+  };
   const withdrawnAt = w.skip(2);
   for (const [i, p] of msg.withdrawn.entries()) writePrefix(w, p, 'ipv4', `withdrawn[${i}]`);
-  w.setU16(withdrawnAt, w.pos - withdrawnAt - 2);
+  closeField(withdrawnAt, 'withdrawn');
   const attributesAt = w.skip(2);
   writeAttributes(w, msg.attributes, opts);
-  const attributesLength = w.pos - attributesAt - 2;
-  if (attributesLength > 0xffff)
-    throw new BgpEncodeError('attributes', `${attributesLength} octets exceed 65535`);
-  w.setU16(attributesAt, attributesLength);
+  closeField(attributesAt, 'attributes');
   for (const [i, p] of msg.nlri.entries()) writePrefix(w, p, 'ipv4', `nlri[${i}]`);
 }
 

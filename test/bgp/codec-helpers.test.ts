@@ -85,6 +85,12 @@ describe('bgp codec: helpers and limits', () => {
         attributes: [{ type: 'unknown', typeCode: 17, flags: 0xc0, value: Buffer.alloc(0) }],
         nlri: [],
       },
+      {
+        type: 'update',
+        withdrawn: [],
+        attributes: [{ type: 'unknown', typeCode: 300, flags: 0xc0, value: Buffer.alloc(0) }],
+        nlri: [],
+      },
       { type: 'notification', code: 6, subcode: 3, shutdownCommunication: 'x', data: Buffer.alloc(0) },
       {
         type: 'notification',
@@ -176,5 +182,27 @@ describe('bgp codec: route changes and End-of-RIB', () => {
     }
     assert.equal(endOfRibFamily(decodeUpdate(announce)), undefined);
     assert.equal(endOfRibFamily({ ...endOfRib('ipv6'), withdrawn: [v4('10.0.0.0', 8)] }), undefined);
+  });
+});
+
+describe('bgp codec: oversized input', () => {
+  it('reports fields and messages beyond 65535 octets as BgpEncodeError, not RangeError', () => {
+    const many: Prefix[] = Array.from({ length: 14000 }, (_, i) => ({
+      family: 'ipv4',
+      addr: `10.${i >>> 8}.${i & 0xff}.0`,
+      len: 24,
+    }));
+    const ext = { ...OPTS, extendedMessage: true };
+    assert.throws(
+      () => encodeMessage({ type: 'update', withdrawn: [...many, ...many], attributes: [], nlri: [] }, ext),
+      {
+        name: 'BgpEncodeError',
+        message: /^withdrawn: /,
+      },
+    );
+    assert.throws(() => encodeMessage({ type: 'update', withdrawn: many, attributes: [], nlri: [] }, OPTS), {
+      name: 'BgpEncodeError',
+      message: /^update: 56023 octets exceed the 4096-octet limit/,
+    });
   });
 });

@@ -56,6 +56,9 @@ function wireItems(attrs: readonly PathAttribute[], opts: CodecOptions): WireIte
       );
     }
     seen.set(code, index);
+    if (!Number.isInteger(code) || code < 0 || code > 255) {
+      throw new BgpEncodeError(`attributes[${index}].typeCode`, `${code} is not in 0..255`);
+    }
     if (attr.type === 'unknown' && (code === T.AS4_PATH || code === T.AS4_AGGREGATOR)) {
       throw new BgpEncodeError(
         `attributes[${index}]`,
