@@ -23,8 +23,8 @@ export function register(program: Command): void {
     .command('agent')
     .description('run the node agent: CNI server, IPAM, node routes')
     .requiredOption('--node <name>', 'this node’s name')
-    .option('--ipv4 <address/len>', 'node IPv4 address with prefix length, e.g. 10.0.0.11/24')
-    .option('--ipv6 <address/len>', 'node IPv6 address with prefix length')
+    .option('--ipv4 <address[/len]>', 'node IPv4 address, e.g. 10.0.0.11/24 (bare: /32)')
+    .option('--ipv6 <address[/len]>', 'node IPv6 address (bare: /128)')
     .option('--label <key=value>', 'node label (repeatable)', collect, [])
     .option('--cni-socket <path>', 'unix socket the trellis-cni shim connects to', '/run/trellis/cni.sock')
     .option('--no-host-gateway', 'do not program routes to other nodes’ blocks (BGP does it)')
@@ -48,7 +48,10 @@ export function register(program: Command): void {
       const agent = new Agent({
         node: opts.node,
         datastore,
-        addresses: { ...(opts.ipv4 ? { ipv4: opts.ipv4 } : {}), ...(opts.ipv6 ? { ipv6: opts.ipv6 } : {}) },
+        addresses: {
+          ...(opts.ipv4 ? { ipv4: withLength(opts.ipv4, 32) } : {}),
+          ...(opts.ipv6 ? { ipv6: withLength(opts.ipv6, 128) } : {}),
+        },
         labels,
         cniSocket: opts.cniSocket,
         log,
@@ -75,3 +78,7 @@ function parseHostPort(text: string): { host: string; port: number } {
   }
   return { host: text.slice(0, i).replace(/^\[(.*)\]$/, '$1'), port };
 }
+
+/** The downward API gives a bare host IP; a node address without a length is a host route. */
+const withLength = (address: string, bits: number): string =>
+  address.includes('/') ? address : `${address}/${bits}`;
