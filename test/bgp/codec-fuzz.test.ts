@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import {
+  BgpEncodeError,
   BgpError,
   type CodecOptions,
   decodeMessage,
@@ -136,6 +137,52 @@ describe('bgp codec: mutation fuzzing', () => {
         });
       }),
       seeded(0x4271, 1000),
+    );
+  });
+});
+
+/** A copy of value with its n-th number (depth first, modulo the count) replaced by bad. */
+function replaceNthNumber(value: unknown, n: number, bad: number): unknown {
+  const numbers: number[] = [];
+  const count = (v: unknown): void => {
+    if (typeof v === 'number') numbers.push(v);
+    else if (Array.isArray(v)) v.forEach(count);
+    else if (v !== null && typeof v === 'object' && !Buffer.isBuffer(v)) Object.values(v).forEach(count);
+  };
+  count(value);
+  if (numbers.length === 0) return value;
+  let index = n % numbers.length;
+  const copy = (v: unknown): unknown => {
+    if (typeof v === 'number') return index-- === 0 ? bad : v;
+    if (Array.isArray(v)) return v.map(copy);
+    if (v !== null && typeof v === 'object' && !Buffer.isBuffer(v)) {
+      return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, copy(x)]));
+    }
+    return v;
+  };
+  return copy(value);
+}
+
+describe('bgp codec: encoder input fuzzing', () => {
+  it('out-of-range numbers anywhere in a message give BgpEncodeError, never another exception (2000, seeded)', () => {
+    const bad = fc.constantFrom(-1, 0.5, 256, 65536, 2 ** 32, Number.NaN, Number.POSITIVE_INFINITY);
+    fc.assert(
+      fc.property(
+        sessionOptions.chain((opts) => fc.tuple(fc.constant(opts), message(opts))),
+        fc.nat(),
+        bad,
+        ([opts, msg], n, value) => {
+          const broken = replaceNthNumber(msg, n, value) as typeof msg;
+          try {
+            const bytes = encodeMessage(broken, opts);
+            // Whatever was accepted must still be a well-formed message.
+            assertOnlyBgpError(() => decodeMessage(bytes, opts));
+          } catch (err) {
+            if (!(err instanceof BgpEncodeError)) throw err;
+          }
+        },
+      ),
+      seeded(0x2918, 2000),
     );
   });
 });
