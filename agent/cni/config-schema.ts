@@ -1,12 +1,10 @@
 // The Trellis plugin configuration (what the runtime pipes to the plugin on stdin) as ONE JSON
 // Schema: the protocol layer validates every request with it and the manifests validate the
 // conflist they ship with it. Also the schema of a CNI result, for `prevResult`.
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import addFormatsModule from 'ajv-formats';
-import { isPrefix } from '../../src/net/index.js';
-import { rewriteErrors } from '../../src/resources/ajv.js';
+import type { ErrorObject, ValidateFunction } from 'ajv';
+import { compileStrict, rewriteErrors } from '../../src/resources/ajv.js';
 import { describeValue, formatPath, type ValidationIssue } from '../../src/resources/errors.js';
-import { applySchemaDefaults, type JsonSchema, strictFields } from '../../src/resources/schema.js';
+import { applySchemaDefaults, type JsonSchema } from '../../src/resources/schema.js';
 
 // The spec's rule for network names and container IDs.
 const CNI_NAME_PATTERN = '^[a-zA-Z0-9][a-zA-Z0-9_.\\-]*$';
@@ -166,21 +164,8 @@ export const cniResultSchema: JsonSchema = {
   },
 };
 
-// ajv-formats is CommonJS; under NodeNext the default import is module.exports, whose
-// `default` property is the plugin.
-const addFormats = addFormatsModule.default;
-
-function createAjv(): Ajv {
-  const ajv = new Ajv({ allErrors: true, verbose: true });
-  addFormats(ajv, ['ipv4', 'ipv6']);
-  // CNI addresses carry host bits (10.0.0.5/24), so accept them as Go's net.ParseCIDR does.
-  ajv.addFormat('cidr', (s: string) => isPrefix(s, { hostBits: 'mask', v4Mapped: 'keep' }));
-  return ajv;
-}
-
-const ajv = createAjv();
-const validateNetConfig: ValidateFunction = ajv.compile(strictFields(trellisNetConfigSchema));
-const validateResult: ValidateFunction = ajv.compile(strictFields(cniResultSchema));
+const validateNetConfig: ValidateFunction = compileStrict(trellisNetConfigSchema);
+const validateResult: ValidateFunction = compileStrict(cniResultSchema);
 
 export interface ConfigIssues {
   /** Keys the schema does not know (CNI error 2), each as `path=value`. */

@@ -22,13 +22,21 @@ function createAjv(): Ajv {
 const ajv = createAjv();
 const compiled = new Map<JsonSchema, ValidateFunction>();
 
-/** Validates against the runtime (strict-fields) form of schema; compiles on first use. */
-export function schemaIssues(schema: JsonSchema, value: unknown): ValidationIssue[] {
+/**
+ * The validator of the runtime (strict-fields) form of schema, compiled on first use. Every
+ * schema of the project (resources, CNI config) goes through this one ajv instance.
+ */
+export function compileStrict(schema: JsonSchema): ValidateFunction {
   let validate = compiled.get(schema);
   if (validate === undefined) {
     validate = ajv.compile(strictFields(schema));
     compiled.set(schema, validate);
   }
+  return validate;
+}
+
+export function schemaIssues(schema: JsonSchema, value: unknown): ValidationIssue[] {
+  const validate = compileStrict(schema);
   return validate(value) ? [] : rewriteErrors(validate.errors ?? []);
 }
 
