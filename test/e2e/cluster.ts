@@ -3,7 +3,7 @@
 // file datastore, and pods attached by running the real trellis-cni binary inside the node's
 // namespace exactly as a container runtime does (CNI_* environment, config on stdin).
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -200,7 +200,7 @@ export class Cluster {
       ],
       { logFile: join(node.dir, 'agent.log') },
     );
-    await waitForSocket(node.socket, node.agent, 15_000);
+    await waitForSocket(node.socket, node.agent, 15_000, join(node.dir, 'agent.log'));
   }
 
   /** SIGKILL: the agent gets no chance to finish anything it was doing. */
@@ -376,7 +376,12 @@ export async function mapLimit<T, R>(
   return out;
 }
 
-async function waitForSocket(path: string, agent: LabProcess, timeoutMs: number): Promise<void> {
+async function waitForSocket(
+  path: string,
+  agent: LabProcess,
+  timeoutMs: number,
+  logPath: string,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let exited = false;
   void agent.exited.then(() => {
@@ -392,7 +397,10 @@ async function waitForSocket(path: string, agent: LabProcess, timeoutMs: number)
       s.once('error', () => res(false));
     });
     if (ok) return;
-    if (exited) throw new Error(`agent for ${path} exited before listening (see agent.log next to it)`);
+    if (exited) {
+      const tail = readFileSync(logPath, 'utf8').split('\n').slice(-8).join('\n');
+      throw new Error(`agent for ${path} exited before listening:\n${tail}`);
+    }
     if (Date.now() > deadline) throw new Error(`agent socket ${path} did not come up in ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 50));
   }
