@@ -24,7 +24,8 @@ export interface LoggerOptions {
 
 export function createLogger(opts: LoggerOptions = {}): Logger {
   const level = opts.level ?? parseLogLevel(process.env['TRELLIS_LOG_LEVEL']);
-  const pretty = opts.pretty ?? (process.stderr.isTTY === true && process.env['TRELLIS_LOG_FORMAT'] !== 'json');
+  const pretty =
+    opts.pretty ?? (process.stderr.isTTY === true && process.env['TRELLIS_LOG_FORMAT'] !== 'json');
   const base = { level, name: opts.name ?? 'trellis' };
   if (pretty) {
     return pino({
