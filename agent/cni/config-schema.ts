@@ -62,7 +62,7 @@ export const trellisNetConfigSchema: JsonSchema = {
   properties: {
     cniVersion: { type: 'string', description: 'CNI spec version: 0.4.0, 1.0.0 or 1.1.0.' },
     name: { type: 'string', description: 'Network name.', minLength: 1, pattern: CNI_NAME_PATTERN },
-    type: { type: 'string', enum: ['trellis'], description: 'Plugin binary name.' },
+    type: { type: 'string', enum: ['trellis-cni'], description: 'Plugin binary name.' },
     mtu: { type: 'integer', minimum: 576, maximum: 9000, default: 1500, description: 'Pod interface MTU.' },
     agentSocket: {
       type: 'string',

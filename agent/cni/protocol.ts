@@ -275,7 +275,7 @@ function toNetConfig(config: Record<string, unknown>, cniVersion: CniVersion): T
   return {
     cniVersion,
     name: config['name'] as string,
-    type: 'trellis',
+    type: 'trellis-cni',
     mtu: config['mtu'] as number,
     ipam: config['ipam'] as TrellisNetConfig['ipam'],
     ...pick('agentSocket'),

@@ -31,7 +31,7 @@ export interface CniDns {
 export interface TrellisNetConfig {
   cniVersion: CniVersion;
   name: string;
-  type: 'trellis';
+  type: 'trellis-cni';
   mtu: number;
   /** Where the shim connects; the agent listens on the path it is configured with. */
   agentSocket?: string;

@@ -190,7 +190,7 @@ function conflist(agentSocket: string): object {
     name: 'trellis',
     plugins: [
       {
-        type: 'trellis',
+        type: 'trellis-cni',
         mtu: 1500,
         agentSocket,
         ipam: { type: 'trellis-ipam', assignIPv4: true, assignIPv6: true },

@@ -21,7 +21,7 @@ export function conflist(): Obj {
     name: 'k8s-pod-network',
     plugins: [
       {
-        type: 'trellis',
+        type: 'trellis-cni',
         mtu: 1500,
         agentSocket: `${CNI_SOCKET_DIR}/cni.sock`,
         ipam: { type: 'trellis-ipam', assignIPv4: true, assignIPv6: false },

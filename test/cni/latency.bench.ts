@@ -43,7 +43,7 @@ async function main(): Promise<void> {
   const config = JSON.stringify({
     cniVersion: '1.1.0',
     name: 'bench',
-    type: 'trellis',
+    type: 'trellis-cni',
     agentSocket: socketPath,
   });
   const addEnv = {

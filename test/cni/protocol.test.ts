@@ -28,11 +28,11 @@ const ADD_ENV = {
   CNI_ARGS: 'IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=web-0',
 };
 
-const baseConfig = { cniVersion: '1.1.0', name: 'trellis', type: 'trellis' };
+const baseConfig = { cniVersion: '1.1.0', name: 'trellis', type: 'trellis-cni' };
 const defaultedConfig = {
   cniVersion: '1.1.0',
   name: 'trellis',
-  type: 'trellis',
+  type: 'trellis-cni',
   mtu: 1500,
   ipam: { type: 'trellis-ipam', assignIPv4: true, assignIPv6: false },
 };
@@ -106,7 +106,7 @@ describe('cni protocol', () => {
       assert.deepEqual(req.config, {
         cniVersion: '1.1.0',
         name: 'trellis',
-        type: 'trellis',
+        type: 'trellis-cni',
         mtu: 9000,
         agentSocket: '/run/trellis/other.sock',
         logLevel: 'debug',
@@ -253,14 +253,14 @@ describe('cni protocol', () => {
 
   describe('configuration (codes 2 and 7)', () => {
     const invalid: [string, Record<string, unknown>, string][] = [
-      ['missing cniVersion', { name: 'n', type: 'trellis' }, 'cniVersion: is required'],
+      ['missing cniVersion', { name: 'n', type: 'trellis-cni' }, 'cniVersion: is required'],
       ['a numeric cniVersion', { ...baseConfig, cniVersion: 1 }, 'cniVersion: must be a string (got 1)'],
-      ['missing name', { cniVersion: '1.1.0', type: 'trellis' }, 'name: is required'],
+      ['missing name', { cniVersion: '1.1.0', type: 'trellis-cni' }, 'name: is required'],
       ['a bad name', { ...baseConfig, name: '-net' }, 'name: must match'],
       [
         'another plugin type',
         { ...baseConfig, type: 'bridge' },
-        'type: must be one of trellis (got "bridge")',
+        'type: must be one of trellis-cni (got "bridge")',
       ],
       ['an MTU too small', { ...baseConfig, mtu: 500 }, 'mtu: must be between 576 and 9000 (got 500)'],
       ['an MTU as text', { ...baseConfig, mtu: '1500' }, 'mtu: must be an integer (got "1500")'],

@@ -67,7 +67,7 @@ describe('cni server with the trellis-cni shim', function () {
     JSON.stringify({
       cniVersion: '1.1.0',
       name: 'trellis',
-      type: 'trellis',
+      type: 'trellis-cni',
       agentSocket: socketPath,
       ...extra,
     });

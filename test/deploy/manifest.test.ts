@@ -75,7 +75,7 @@ describe('install manifest', () => {
       name: string;
       plugins: Obj[];
     };
-    const plugin = list.plugins.find((p) => p['type'] === 'trellis');
+    const plugin = list.plugins.find((p) => p['type'] === 'trellis-cni');
     assert.ok(plugin);
     const { issues } = checkNetConfig({ cniVersion: list.cniVersion, name: list.name, ...plugin });
     assert.deepEqual(issues, { unsupported: [], invalid: [] });

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { type CommandResult, runCommand } from '../../src/lab/commands.js';
 import { requireRoot } from '../../src/lab/index.js';
 import { type AddedPod, buildShim, Cluster, type ClusterNode, SHIM_PATH } from './cluster.js';
@@ -91,10 +91,8 @@ describe('podman attaches containers through trellis-cni (root)', function () {
     n1 = cluster.node('n1');
     foreignCniNetns = cniNetns();
     dir = mkdtempSync(join(tmpdir(), 'trlpodman-'));
-    for (const sub of ['root', 'runroot', 'tmp', 'net.d', 'bin', 'rootfs/bin'])
+    for (const sub of ['root', 'runroot', 'tmp', 'net.d', 'rootfs/bin'])
       mkdirSync(join(dir, sub), { recursive: true });
-    // The conflist's "type" names the plugin binary; the agent accepts only "trellis".
-    symlinkSync(SHIM_PATH, join(dir, 'bin', 'trellis'));
     writeFileSync(
       join(dir, 'net.d', `${NETWORK}.conflist`),
       JSON.stringify({
@@ -102,7 +100,7 @@ describe('podman attaches containers through trellis-cni (root)', function () {
         name: NETWORK,
         plugins: [
           {
-            type: 'trellis',
+            type: 'trellis-cni',
             mtu: 1500,
             agentSocket: n1.socket,
             ipam: { type: 'trellis-ipam', assignIPv4: true, ipv4Pools: ['podman-v4'] },
@@ -121,7 +119,8 @@ describe('podman attaches containers through trellis-cni (root)', function () {
         '[network]',
         'network_backend = "cni"',
         `network_config_dir = "${join(dir, 'net.d')}"`,
-        `cni_plugin_dirs = ["${join(dir, 'bin')}", "/usr/lib/cni"]`,
+        // The conflist's "type" names the plugin binary: trellis-cni, found where the build put it.
+        `cni_plugin_dirs = ["${dirname(SHIM_PATH)}", "/usr/lib/cni"]`,
         '',
       ].join('\n'),
     );
