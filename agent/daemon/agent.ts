@@ -3,6 +3,7 @@
 // adopts what a previous run left: veths, pod routes and node routes stay; only differences
 // from the datastore are programmed.
 
+import { dirname, join } from 'node:path';
 import { type Datastore, isAlreadyExists, isConflict } from '../../src/datastore/types.js';
 import type { Logger } from '../../src/log.js';
 import { RouteNetlink } from '../../src/netlink/index.js';
@@ -14,6 +15,7 @@ import { IpamAllocator } from '../ipam/allocator.js';
 import { IpamGc } from '../ipam/gc.js';
 import { TrellisCniHandler } from './cni-handler.js';
 import { AgentHttpServer } from './http.js';
+import { InflightAdds } from './inflight.js';
 import { AgentMetrics, instrumentCniHandler } from './metrics.js';
 import { NodeRouteSync } from './node-route-sync.js';
 
@@ -38,7 +40,10 @@ export class Agent {
   readonly #netlink: RouteNetlink;
   readonly #pods: PodInterfaces;
   readonly #ipam: IpamAllocator;
-  readonly #gc: IpamGc;
+  /** The periodic sweep's collector; the CNI GC verb has its own, so their observations never mix. */
+  readonly #sweeper: IpamGc;
+  readonly #inflight: InflightAdds;
+  readonly #handler: TrellisCniHandler;
   readonly #server: CniServer;
   readonly #routes: NodeRouteSync | undefined;
   readonly #http: AgentHttpServer | undefined;
@@ -53,21 +58,26 @@ export class Agent {
     this.#pods = new PodInterfaces(this.#netlink, log.child({ component: 'dataplane' }));
     this.#ipam = new IpamAllocator(opts.datastore, { logger: log.child({ component: 'ipam' }) });
     const gcInterval = opts.gcIntervalMs ?? 60_000;
-    this.#gc = new IpamGc(opts.datastore, this.#ipam, {
-      node: opts.node,
-      // Two sweeps one period apart: the second observation of a leak comes a full period later.
-      minIntervalMs: gcInterval,
-      logger: log.child({ component: 'ipam-gc' }),
-    });
+    const collector = (component: string): IpamGc =>
+      new IpamGc(opts.datastore, this.#ipam, {
+        node: opts.node,
+        // Two sweeps one period apart: the second observation of a leak comes a full period later.
+        minIntervalMs: gcInterval,
+        logger: log.child({ component }),
+      });
+    this.#sweeper = collector('ipam-sweep');
+    this.#inflight = new InflightAdds(join(dirname(opts.cniSocket), 'inflight-adds.json'));
     const handler = new TrellisCniHandler({
       node: opts.node,
       nodeLabels: () => opts.labels ?? {},
       datastore: opts.datastore,
       ipam: this.#ipam,
-      gc: this.#gc,
+      gc: collector('ipam-cni-gc'),
       pods: this.#pods,
+      inflight: this.#inflight,
       log: log.child({ component: 'cni' }),
     });
+    this.#handler = handler;
     this.#server = new CniServer({
       socketPath: opts.cniSocket,
       handler: instrumentCniHandler(handler, this.metrics),
@@ -100,6 +110,7 @@ export class Agent {
 
   async start(): Promise<void> {
     await this.#register();
+    await this.#handler.recoverInterruptedAdds();
     this.#routes?.start();
     await this.#server.start();
     const served = await this.#http?.start();
@@ -135,6 +146,8 @@ export class Agent {
           );
         })
         .map((a) => attachmentHandle(a.attributes?.containerID ?? '', a.attributes?.ifname ?? ''));
+      // An ADD in progress holds its address before its veth exists.
+      valid.push(...this.#inflight.handles());
       this.metrics.ipamAllocated.set(
         { family: '4' },
         allocations.filter((a) => !a.address.includes(':')).length,
@@ -143,7 +156,7 @@ export class Agent {
         { family: '6' },
         allocations.filter((a) => a.address.includes(':')).length,
       );
-      const report = await this.#gc.gc(valid);
+      const report = await this.#sweeper.gc(valid);
       this.metrics.ipamLeaksReleased.inc(report.released.length);
       if (report.released.length > 0 || report.suspected > 0) {
         this.#o.log.info({ released: report.released, suspected: report.suspected }, 'leak sweep');

@@ -11,6 +11,7 @@ import {
   CNI_ERR_INVALID_ENVIRONMENT,
   CNI_ERR_PLUGIN_NOT_AVAILABLE,
   CNI_ERR_POOL_EXHAUSTED,
+  CNI_ERR_TRY_AGAIN_LATER,
   CniError,
 } from '../cni/errors.js';
 import type {
@@ -36,14 +37,17 @@ import { IpamExhaustedError } from '../ipam/errors.js';
 import type { IpamGc } from '../ipam/gc.js';
 import { KeyedMutex } from '../ipam/mutex.js';
 import { type IPPool, KIND_POOL } from '../ipam/types.js';
+import type { InflightAdds } from './inflight.js';
 
 export interface CniHandlerDeps {
   node: string;
   nodeLabels: () => Readonly<Record<string, string>>;
   datastore: Datastore;
   ipam: IpamAllocator;
+  /** Leak collection for the CNI GC verb (its own observations, apart from the periodic sweep's). */
   gc: IpamGc;
   pods: PodInterfaces;
+  inflight: InflightAdds;
   log: Logger;
 }
 
@@ -56,10 +60,10 @@ export class TrellisCniHandler implements CniHandler {
     this.#deps = deps;
   }
 
-  add(req: CniAddRequest): Promise<CniResult> {
+  add(req: CniAddRequest, signal: AbortSignal): Promise<CniResult> {
     const handle = attachmentHandle(req.containerId, req.ifName);
     return this.#attachments.run(handle, async () => {
-      const { ipam, pods, node } = this.#deps;
+      const { pods, node, inflight } = this.#deps;
       if (!existsSync(req.netns)) {
         throw new CniError(
           CNI_ERR_INVALID_ENVIRONMENT,
@@ -74,52 +78,86 @@ export class TrellisCniHandler implements CniHandler {
           `container ${req.containerId} interface ${req.ifName} was added before and not deleted`,
         );
       }
-      const assigned = await this.#assign(req, handle);
-      const addresses: PodAddress[] = [];
-      if (assigned.v4) addresses.push({ family: 4, address: assigned.v4.address });
-      if (assigned.v6) addresses.push({ family: 6, address: assigned.v6.address });
-      let info: ReturnType<PodInterfaces['add']>;
+      inflight.begin({ handle, containerId: req.containerId, ifname: req.ifName });
       try {
-        info = pods.add(podAttachment(req, addresses));
-      } catch (err) {
-        await ipam.releaseByHandle(handle);
-        throw translatePodError(err);
+        const result = await this.#attach(req, handle);
+        // A runtime that went away (timeout, killed plugin) never learns of this attachment and
+        // will not DEL it: undo it now rather than leave it for the leak sweep.
+        if (signal.aborted) {
+          await this.#rollback(req.containerId, req.ifName, handle);
+          throw new CniError(
+            CNI_ERR_TRY_AGAIN_LATER,
+            'the runtime went away during ADD',
+            'attachment rolled back',
+          );
+        }
+        this.#deps.log.info(
+          { node, containerId: req.containerId, ifname: req.ifName, ips: result.ips.map((i) => i.address) },
+          'attachment added',
+        );
+        return result;
+      } finally {
+        inflight.end(handle);
       }
-      this.#deps.log.info(
-        { node, containerId: req.containerId, ifname: req.ifName, hostIfname: info.hostIfname, addresses },
-        'attachment added',
-      );
-      return {
-        interfaces: [
-          { name: info.hostIfname, mac: HOST_VETH_MAC },
-          { name: req.ifName, mac: info.podMac, sandbox: req.netns },
-        ],
-        ips: addresses.map((a) => ({
-          address: `${a.address}/${a.family === 4 ? 32 : 128}`,
-          gateway: a.family === 4 ? POD_GATEWAY_V4 : POD_GATEWAY_V6,
-          interface: 1,
-        })),
-        routes: addresses.map((a) =>
-          a.family === 4 ? { dst: '0.0.0.0/0', gw: POD_GATEWAY_V4 } : { dst: '::/0', gw: POD_GATEWAY_V6 },
-        ),
-        ...(req.config.dns ? { dns: req.config.dns } : {}),
-      };
     });
+  }
+
+  /** Rolls back ADDs a previous agent was killed in the middle of (see inflight.ts). */
+  async recoverInterruptedAdds(): Promise<void> {
+    for (const entry of this.#deps.inflight.leftover) {
+      await this.#attachments.run(entry.handle, () =>
+        this.#rollback(entry.containerId, entry.ifname, entry.handle),
+      );
+      this.#deps.log.warn(entry, 'rolled back an ADD interrupted by an agent restart');
+    }
+  }
+
+  async #attach(req: CniAddRequest, handle: string): Promise<CniResult> {
+    const assigned = await this.#assign(req, handle);
+    const addresses: PodAddress[] = [];
+    if (assigned.v4) addresses.push({ family: 4, address: assigned.v4.address });
+    if (assigned.v6) addresses.push({ family: 6, address: assigned.v6.address });
+    let info: ReturnType<PodInterfaces['add']>;
+    try {
+      info = this.#deps.pods.add(podAttachment(req, addresses));
+    } catch (err) {
+      await this.#deps.ipam.releaseByHandle(handle);
+      throw translatePodError(err);
+    }
+    return {
+      interfaces: [
+        { name: info.hostIfname, mac: HOST_VETH_MAC },
+        { name: req.ifName, mac: info.podMac, sandbox: req.netns },
+      ],
+      ips: addresses.map((a) => ({
+        address: `${a.address}/${a.family === 4 ? 32 : 128}`,
+        gateway: a.family === 4 ? POD_GATEWAY_V4 : POD_GATEWAY_V6,
+        interface: 1,
+      })),
+      routes: addresses.map((a) =>
+        a.family === 4 ? { dst: '0.0.0.0/0', gw: POD_GATEWAY_V4 } : { dst: '::/0', gw: POD_GATEWAY_V6 },
+      ),
+      ...(req.config.dns ? { dns: req.config.dns } : {}),
+    };
+  }
+
+  /** Interface first: an address must not be handed out again while a veth still carries it. */
+  async #rollback(
+    containerId: string,
+    ifname: string,
+    handle: string,
+  ): Promise<{ vethRemoved: boolean; released: string[] }> {
+    const vethRemoved = this.#deps.pods.del(containerId, ifname);
+    const released = await this.#deps.ipam.releaseByHandle(handle);
+    return { vethRemoved, released: released.map((r) => r.address) };
   }
 
   del(req: CniDelRequest): Promise<void> {
     const handle = attachmentHandle(req.containerId, req.ifName);
     return this.#attachments.run(handle, async () => {
-      // Interface first: an address must not be handed out again while a veth still carries it.
-      const removed = this.#deps.pods.del(req.containerId, req.ifName);
-      const released = await this.#deps.ipam.releaseByHandle(handle);
+      const done = await this.#rollback(req.containerId, req.ifName, handle);
       this.#deps.log.info(
-        {
-          containerId: req.containerId,
-          ifname: req.ifName,
-          vethRemoved: removed,
-          released: released.map((r) => r.address),
-        },
+        { containerId: req.containerId, ifname: req.ifName, ...done },
         'attachment deleted',
       );
     });
@@ -168,7 +206,19 @@ export class TrellisCniHandler implements CniHandler {
 
   async gc(req: CniGcRequest): Promise<void> {
     const valid = req.validAttachments.map((a) => attachmentHandle(a.containerId, a.ifName));
-    const report = await this.#deps.gc.gc(valid);
+    // Attachments by handle, read before the pass: a released allocation is gone from IPAM after it.
+    const attachments = new Map(
+      (await this.#deps.ipam.listAllocations(this.#deps.node)).map((a) => [a.handle, a.attributes]),
+    );
+    const report = await this.#deps.gc.gc([...valid, ...this.#deps.inflight.handles()]);
+    for (const released of report.released) {
+      const attrs = attachments.get(released.handle);
+      if (attrs?.containerID !== undefined && attrs.ifname !== undefined) {
+        await this.#attachments.run(released.handle, async () => {
+          this.#deps.pods.del(attrs.containerID!, attrs.ifname!);
+        });
+      }
+    }
     this.#deps.log.info({ released: report.released, suspected: report.suspected }, 'CNI GC pass');
   }
 

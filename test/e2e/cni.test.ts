@@ -4,6 +4,7 @@
 // proto-45 pod routes) must be exactly that of the pods the test still holds: a failed or
 // deleted attachment leaves nothing behind.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCommand } from '../../src/lab/commands.js';
@@ -17,6 +18,7 @@ import {
   type ClusterNode,
   cniError,
   mapLimit,
+  SHIM_PATH,
   ShimFailure,
 } from './cluster.js';
 
@@ -349,6 +351,50 @@ describe('CNI end to end (root): real agents, real trellis-cni', function () {
       await runCommand('ip', ['-batch', '-'], {
         input: `${names.map((n) => `netns del ${cluster.lab.nsName(n)}`).join('\n')}\n`,
       });
+    });
+  });
+
+  describe('plugin killed', () => {
+    // The runtime's plugin process dies (SIGKILL) while the agent works on its ADDs. The agent
+    // sees the shim disconnect and rolls each such ADD back; one that finished before the kill
+    // leaves a complete attachment the runtime never heard of, which two CNI GC passes without it
+    // reclaim, veth and routes included.
+    it('a trellis-cni killed mid-ADD leaves nothing once GC has run twice', async function () {
+      this.timeout(30_000);
+      const names = await newPods(12);
+      const runs = names.map((ns) => {
+        const child = spawn('ip', ['netns', 'exec', n2.netns, SHIM_PATH], {
+          env: {
+            ...process.env,
+            ...attachmentEnv('ADD', `killed-${ns}`, `/run/netns/${cluster.lab.nsName(ns)}`),
+          },
+          stdio: ['pipe', 'ignore', 'ignore'],
+        });
+        child.stdin.end(JSON.stringify(cluster.netConfig(n2, DUAL)));
+        return new Promise<void>((resolve) => {
+          child.on('exit', () => resolve());
+          setTimeout(() => child.kill('SIGKILL'), 5 + (names.indexOf(ns) % 4) * 5);
+        });
+      });
+      await Promise.all(runs);
+      const gc = async (): Promise<void> => {
+        const valid = live
+          .filter((p) => p.node === n2)
+          .map((p) => ({ containerID: p.containerId, ifname: 'eth0' }));
+        const config = { ...cluster.netConfig(n2, DUAL), 'cni.dev/valid-attachments': valid };
+        const r = await cluster.shim(
+          n2,
+          { CNI_COMMAND: 'GC', CNI_PATH: '/usr/lib/cni' },
+          JSON.stringify(config),
+        );
+        assert.equal(r.exitCode, 0, r.stdout);
+      };
+      // Let ADDs still running in the agent finish (or roll back) before the first observation.
+      await new Promise((r) => setTimeout(r, 500));
+      await gc();
+      await new Promise((r) => setTimeout(r, GC_INTERVAL_MS + 100));
+      await gc();
+      await assertFootprint();
     });
   });
 
