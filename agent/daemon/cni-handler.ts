@@ -80,7 +80,7 @@ export class TrellisCniHandler implements CniHandler {
       }
       inflight.begin({ handle, containerId: req.containerId, ifname: req.ifName });
       try {
-        const result = await this.#attach(req, handle);
+        const { result, ipamMs, dataplaneMs } = await this.#attach(req, handle);
         // A runtime that went away (timeout, killed plugin) never learns of this attachment and
         // will not DEL it: undo it now rather than leave it for the leak sweep.
         if (signal.aborted) {
@@ -92,7 +92,14 @@ export class TrellisCniHandler implements CniHandler {
           );
         }
         this.#deps.log.info(
-          { node, containerId: req.containerId, ifname: req.ifName, ips: result.ips.map((i) => i.address) },
+          {
+            node,
+            containerId: req.containerId,
+            ifname: req.ifName,
+            ips: result.ips.map((i) => i.address),
+            ipamMs,
+            dataplaneMs,
+          },
           'attachment added',
         );
         return result;
@@ -112,8 +119,13 @@ export class TrellisCniHandler implements CniHandler {
     }
   }
 
-  async #attach(req: CniAddRequest, handle: string): Promise<CniResult> {
+  async #attach(
+    req: CniAddRequest,
+    handle: string,
+  ): Promise<{ result: CniResult; ipamMs: number; dataplaneMs: number }> {
+    const t0 = performance.now();
     const assigned = await this.#assign(req, handle);
+    const t1 = performance.now();
     const addresses: PodAddress[] = [];
     if (assigned.v4) addresses.push({ family: 4, address: assigned.v4.address });
     if (assigned.v6) addresses.push({ family: 6, address: assigned.v6.address });
@@ -124,7 +136,8 @@ export class TrellisCniHandler implements CniHandler {
       await this.#deps.ipam.releaseByHandle(handle);
       throw translatePodError(err);
     }
-    return {
+    const t2 = performance.now();
+    const result: CniResult = {
       interfaces: [
         { name: info.hostIfname, mac: HOST_VETH_MAC },
         { name: req.ifName, mac: info.podMac, sandbox: req.netns },
@@ -139,6 +152,7 @@ export class TrellisCniHandler implements CniHandler {
       ),
       ...(req.config.dns ? { dns: req.config.dns } : {}),
     };
+    return { result, ipamMs: round(t1 - t0), dataplaneMs: round(t2 - t1) };
   }
 
   /** Interface first: an address must not be handed out again while a veth still carries it. */
@@ -268,3 +282,5 @@ function translatePodError(err: unknown): unknown {
     return new CniError(CNI_ERR_ATTACHMENT_EXISTS, 'attachment already exists', err.message);
   return err;
 }
+
+const round = (ms: number): number => Math.round(ms * 100) / 100;

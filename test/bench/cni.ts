@@ -65,8 +65,8 @@ async function runCniBench(): Promise<BenchTable[]> {
     if (footprint.handles.length + footprint.veths.length + footprint.podRoutes.length > 0) {
       throw new Error(`trellis left attachments behind: ${JSON.stringify(footprint)}`);
     }
-    const agentAdd = agentDurations(join(node.dir, 'agent.log'), 'ADD');
-    return [table(plugins, numbers, agentAdd)];
+    const log = readFileSync(join(node.dir, 'agent.log'), 'utf8');
+    return [table(plugins, numbers, agentDurations(log, 'ADD'), addSplit(log))];
   } finally {
     await cluster.stop();
     rmSync(hostLocalDir, { recursive: true, force: true });
@@ -114,8 +114,8 @@ async function measure(
 }
 
 /** The agent's own time per request (its log's durationMs), without spawn and socket costs. */
-function agentDurations(logPath: string, command: string): number[] {
-  return readFileSync(logPath, 'utf8')
+function agentDurations(log: string, command: string): number[] {
+  return log
     .split('\n')
     .filter((l) => l.includes('"msg":"cni request"'))
     .map((l) => JSON.parse(l) as { command?: string; durationMs?: number })
@@ -123,10 +123,22 @@ function agentDurations(logPath: string, command: string): number[] {
     .map((e) => e.durationMs as number);
 }
 
+/** Where the agent's ADD time goes: IPAM (datastore) and dataplane (netlink), p50 of each. */
+function addSplit(log: string): { ipam: number[]; dataplane: number[] } {
+  const added = log
+    .split('\n')
+    .filter((l) => l.includes('"msg":"attachment added"'))
+    .map((l) => JSON.parse(l) as { ipamMs?: number; dataplaneMs?: number });
+  const sorted = (xs: (number | undefined)[]): number[] =>
+    xs.filter((x): x is number => typeof x === 'number').sort((a, b) => a - b);
+  return { ipam: sorted(added.map((a) => a.ipamMs)), dataplane: sorted(added.map((a) => a.dataplaneMs)) };
+}
+
 function table(
   plugins: readonly PluginUnderTest[],
   numbers: readonly PluginNumbers[],
   agentAdd: number[],
+  split: { ipam: number[]; dataplane: number[] },
 ): BenchTable {
   const sorted = numbers.map((n) => ({
     add: [...n.add].sort((a, b) => a - b),
@@ -154,6 +166,8 @@ function table(
       'latency = spawn to exit, measured by one driver process inside the node namespace',
       `agent-side ADD time (agent log durationMs, all ${agentSorted.length} ADDs): ` +
         `p50 ${percentile(agentSorted, 50).toFixed(1)} ms, p95 ${percentile(agentSorted, 95).toFixed(1)} ms`,
+      `of which IPAM (datastore) p50 ${percentile(split.ipam, 50).toFixed(1)} ms, ` +
+        `dataplane (netlink) p50 ${percentile(split.dataplane, 50).toFixed(1)} ms`,
     ],
   };
 }
