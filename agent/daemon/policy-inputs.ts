@@ -1,0 +1,70 @@
+// What the policy compiler is fed inside the agent: the datastore's Namespaces, Pods and
+// NetworkPolicies, each parsed on its own so that one bad object cannot stop the rest. A policy
+// that turns invalid keeps its last valid version in force (dropping it would silently open the
+// pods it isolates); a new invalid one is skipped. Either way the error names the field.
+import { clusterStateFromDocuments } from '../../policy/documents.js';
+import { PolicyValidationError } from '../../policy/issues.js';
+import type { ClusterState, Namespace, NetworkPolicy, Pod } from '../../policy/model.js';
+import type { Resource } from '../../src/datastore/types.js';
+
+export const POLICY_INPUT_KINDS = ['Namespace', 'Pod', 'NetworkPolicy'] as const;
+export type PolicyInputKind = (typeof POLICY_INPUT_KINDS)[number];
+
+export type UpsertOutcome = { ok: true } | { ok: false; error: string; keptPrevious: boolean };
+
+const keyOf = (obj: Resource): string => `${obj.metadata.namespace ?? ''}/${obj.metadata.name}`;
+
+export class PolicyInputs {
+  readonly #namespaces = new Map<string, Namespace>();
+  readonly #pods = new Map<string, Pod>();
+  readonly #policies = new Map<string, NetworkPolicy>();
+
+  upsert(obj: Resource): UpsertOutcome {
+    const store = this.#storeOf(obj.kind);
+    if (store === undefined)
+      return { ok: false, error: `kind ${obj.kind} is not a policy input`, keptPrevious: false };
+    let state: ClusterState;
+    try {
+      state = clusterStateFromDocuments([obj]);
+    } catch (err) {
+      if (!(err instanceof PolicyValidationError)) throw err;
+      const message = err.message.replaceAll('documents[0]', `${obj.kind} ${keyOf(obj)}`);
+      return { ok: false, error: message, keptPrevious: store.has(keyOf(obj)) };
+    }
+    const key = keyOf(obj);
+    for (const ns of state.namespaces) this.#namespaces.set(key, ns);
+    for (const pod of state.pods) this.#pods.set(key, pod);
+    for (const policy of state.policies) this.#policies.set(key, policy);
+    return { ok: true };
+  }
+
+  remove(obj: Resource): void {
+    this.#storeOf(obj.kind)?.delete(keyOf(obj));
+  }
+
+  /**
+   * The cluster as the compiler sees it. `localInterfaces` maps each address of a pod on this
+   * node to its host veth; a pod with such an address is a local endpoint.
+   */
+  state(localInterfaces: ReadonlyMap<string, string>): ClusterState {
+    const pods = [...this.#pods.values()].map((pod) => {
+      const hostInterface = pod.podIPs.map((ip) => localInterfaces.get(ip)).find((i) => i !== undefined);
+      const { hostInterface: _ignored, ...rest } = pod;
+      return hostInterface === undefined ? rest : { ...rest, hostInterface };
+    });
+    return { namespaces: [...this.#namespaces.values()], pods, policies: [...this.#policies.values()] };
+  }
+
+  #storeOf(kind: string): Map<string, unknown> | undefined {
+    switch (kind) {
+      case 'Namespace':
+        return this.#namespaces;
+      case 'Pod':
+        return this.#pods;
+      case 'NetworkPolicy':
+        return this.#policies;
+      default:
+        return undefined;
+    }
+  }
+}

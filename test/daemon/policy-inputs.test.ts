@@ -1,0 +1,50 @@
+import assert from 'node:assert/strict';
+import { PolicyInputs } from '../../agent/daemon/policy-inputs.js';
+import type { Resource } from '../../src/datastore/types.js';
+
+const policy = (name: string, port: unknown): Resource => ({
+  apiVersion: 'networking.k8s.io/v1',
+  kind: 'NetworkPolicy',
+  metadata: { name, namespace: 'x' },
+  spec: { podSelector: {}, ingress: [{ ports: [{ protocol: 'TCP', port }] }] },
+});
+
+const pod = (name: string, ip: string): Resource => ({
+  apiVersion: 'v1',
+  kind: 'Pod',
+  metadata: { name, namespace: 'x', labels: { app: name } },
+  spec: { containers: [{ name: 'c', ports: [{ name: 'http', containerPort: 80 }] }] },
+  status: { podIPs: [{ ip }] },
+});
+
+describe('agent policy inputs', () => {
+  it('marks pods with a local address as endpoints on their host veth', () => {
+    const inputs = new PolicyInputs();
+    assert.deepEqual(inputs.upsert(pod('a', '10.244.0.2')), { ok: true });
+    assert.deepEqual(inputs.upsert(pod('b', '10.244.9.9')), { ok: true });
+    const state = inputs.state(new Map([['10.244.0.2', 'trl0123456789a']]));
+    assert.equal(state.pods.find((p) => p.name === 'a')?.hostInterface, 'trl0123456789a');
+    assert.equal(state.pods.find((p) => p.name === 'b')?.hostInterface, undefined);
+  });
+
+  it('keeps the last valid version of a policy that turns invalid, naming the field', () => {
+    const inputs = new PolicyInputs();
+    assert.deepEqual(inputs.upsert(policy('p', 80)), { ok: true });
+    const bad = inputs.upsert(policy('p', 70000));
+    assert.equal(bad.ok, false);
+    assert.ok(!bad.ok && bad.keptPrevious);
+    assert.match(!bad.ok ? bad.error : '', /NetworkPolicy x\/p.*spec\.ingress\[0\]\.ports\[0\]\.port/);
+    const ports = inputs.state(new Map()).policies[0]?.spec.ingress?.[0]?.ports;
+    assert.deepEqual(ports?.[0]?.port, 80);
+  });
+
+  it('skips a new invalid policy and forgets deleted objects', () => {
+    const inputs = new PolicyInputs();
+    const bad = inputs.upsert(policy('q', 0));
+    assert.ok(!bad.ok && !bad.keptPrevious);
+    assert.equal(inputs.state(new Map()).policies.length, 0);
+    inputs.upsert(pod('a', '10.244.0.2'));
+    inputs.remove(pod('a', '10.244.0.2'));
+    assert.equal(inputs.state(new Map()).pods.length, 0);
+  });
+});
