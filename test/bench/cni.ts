@@ -6,8 +6,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildShim, Cluster, type ClusterNode, SHIM_PATH } from '../../agent/lab/cluster.js';
 import { isRoot } from '../../src/lab/index.js';
-import { buildShim, Cluster, type ClusterNode, SHIM_PATH } from '../e2e/cluster.js';
 import type { DriverCall, DriverJob, DriverResult } from './cni-driver.js';
 import { type BenchSection, type BenchTable, percentile } from './section.js';
 

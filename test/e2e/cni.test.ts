@@ -7,9 +7,6 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runCommand } from '../../src/lab/commands.js';
-import { requireRoot } from '../../src/lab/index.js';
-import { tcpEcho } from '../util/tcp.js';
 import {
   type AddedPod,
   attachmentEnv,
@@ -20,7 +17,10 @@ import {
   mapLimit,
   SHIM_PATH,
   ShimFailure,
-} from './cluster.js';
+} from '../../agent/lab/cluster.js';
+import { runCommand } from '../../src/lab/commands.js';
+import { requireRoot } from '../../src/lab/index.js';
+import { tcpEcho } from '../util/tcp.js';
 
 const GC_INTERVAL_MS = 1500;
 const V4 = { assignIPv4: true, ipv4Pools: ['e2e-v4'] };
@@ -54,6 +54,24 @@ describe('CNI end to end (root): real agents, real trellis-cni', function () {
 
   const assertFootprint = async (): Promise<void> => {
     assert.deepEqual(await cluster.footprint(), Cluster.expectedFootprint(live));
+  };
+
+  /** CNI GC on a node, as its runtime sends it: the attachments in `valid` that live there. */
+  const gcPass = async (
+    node: ClusterNode,
+    ipam: Record<string, unknown>,
+    valid: readonly AddedPod[],
+  ): Promise<void> => {
+    const attachments = valid
+      .filter((p) => p.node === node)
+      .map((p) => ({ containerID: p.containerId, ifname: 'eth0' }));
+    const config = { ...cluster.netConfig(node, ipam), 'cni.dev/valid-attachments': attachments };
+    const r = await cluster.shim(
+      node,
+      { CNI_COMMAND: 'GC', CNI_PATH: '/usr/lib/cni' },
+      JSON.stringify(config),
+    );
+    assert.equal(r.exitCode, 0, r.stdout);
   };
 
   const ping = async (from: AddedPod, to: string): Promise<boolean> => {
@@ -238,18 +256,7 @@ describe('CNI end to end (root): real agents, real trellis-cni', function () {
       const kept = await add(n1);
       const leaked = await add(n1);
       await runCommand('ip', ['-n', n1.netns, 'link', 'del', leaked.hostIfname]);
-      const gc = async (): Promise<void> => {
-        const config = {
-          ...cluster.netConfig(n1, V4),
-          'cni.dev/valid-attachments': [{ containerID: kept.containerId, ifname: 'eth0' }],
-        };
-        const r = await cluster.shim(
-          n1,
-          { CNI_COMMAND: 'GC', CNI_PATH: '/usr/lib/cni' },
-          JSON.stringify(config),
-        );
-        assert.equal(r.exitCode, 0, r.stdout);
-      };
+      const gc = (): Promise<void> => gcPass(n1, V4, [kept]);
       await gc();
       const afterFirst = await cluster.footprint();
       assert.ok(afterFirst.handles.includes(`${leaked.containerId}.eth0`), 'one pass never frees');
@@ -377,18 +384,7 @@ describe('CNI end to end (root): real agents, real trellis-cni', function () {
         });
       });
       await Promise.all(runs);
-      const gc = async (): Promise<void> => {
-        const valid = live
-          .filter((p) => p.node === n2)
-          .map((p) => ({ containerID: p.containerId, ifname: 'eth0' }));
-        const config = { ...cluster.netConfig(n2, DUAL), 'cni.dev/valid-attachments': valid };
-        const r = await cluster.shim(
-          n2,
-          { CNI_COMMAND: 'GC', CNI_PATH: '/usr/lib/cni' },
-          JSON.stringify(config),
-        );
-        assert.equal(r.exitCode, 0, r.stdout);
-      };
+      const gc = (): Promise<void> => gcPass(n2, DUAL, live);
       // Let ADDs still running in the agent finish (or roll back) before the first observation.
       await new Promise((r) => setTimeout(r, 500));
       await gc();
@@ -424,18 +420,7 @@ describe('CNI end to end (root): real agents, real trellis-cni', function () {
       assert.ok(succeeded.length < names.length, 'some ADDs were cut off by the kill');
       live.push(...succeeded);
       await cluster.startAgent(n2);
-      const gc = async (): Promise<void> => {
-        const valid = live
-          .filter((p) => p.node === n2)
-          .map((p) => ({ containerID: p.containerId, ifname: 'eth0' }));
-        const config = { ...cluster.netConfig(n2, DUAL), 'cni.dev/valid-attachments': valid };
-        const r = await cluster.shim(
-          n2,
-          { CNI_COMMAND: 'GC', CNI_PATH: '/usr/lib/cni' },
-          JSON.stringify(config),
-        );
-        assert.equal(r.exitCode, 0, r.stdout);
-      };
+      const gc = (): Promise<void> => gcPass(n2, DUAL, live);
       await gc();
       await new Promise((r) => setTimeout(r, GC_INTERVAL_MS + 100));
       await gc();

@@ -6,9 +6,9 @@ import assert from 'node:assert/strict';
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { type AddedPod, buildShim, Cluster, type ClusterNode, SHIM_PATH } from '../../agent/lab/cluster.js';
 import { type CommandResult, runCommand } from '../../src/lab/commands.js';
 import { requireRoot } from '../../src/lab/index.js';
-import { type AddedPod, buildShim, Cluster, type ClusterNode, SHIM_PATH } from './cluster.js';
 
 const NETWORK = 'trellis-e2e';
 const IMAGE = 'localhost/trellis-e2e-bb:latest';

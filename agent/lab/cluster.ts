@@ -1,25 +1,24 @@
-// A small Trellis cluster for end-to-end tests and benchmarks: node namespaces on one bridge
-// (default route each, as a real node has), a real `trellis agent` process per node on a shared
-// file datastore, and pods attached by running the real trellis-cni binary inside the node's
-// namespace exactly as a container runtime does (CNI_* environment, config on stdin).
+// A Trellis cluster in network namespaces, for `trellis lab`, the end-to-end tests and the
+// benchmarks: node namespaces on one bridge (default route each, as a real node has), a real
+// `trellis agent` process per node on a shared file datastore, and pods attached by running the
+// real trellis-cni binary inside the node's namespace exactly as a container runtime does
+// (CNI_* environment, config on stdin).
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { hostVethName } from '../../agent/dataplane/naming.js';
 import { FileDatastore } from '../../src/datastore/file.js';
 import { runCommand } from '../../src/lab/commands.js';
 import { Lab, type LabProcess } from '../../src/lab/index.js';
 import type { Logger } from '../../src/log.js';
 import { type Allocation, type IPAMBlock, validateResource } from '../../src/resources/index.js';
+import { hostVethName } from '../dataplane/naming.js';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 export const SHIM_PATH = join(REPO_ROOT, 'dist/bin/trellis-cni');
 const CLI_PATH = join(REPO_ROOT, 'dist/src/cli/main.js');
-const FABRIC_V4 = '10.251.0';
-const FABRIC_V6 = 'fd00:251::';
 
 export interface PoolSeed {
   name: string;
@@ -33,8 +32,18 @@ export interface ClusterOptions {
   /** Agent leak-sweep period (`--gc-interval`). */
   gcIntervalMs?: number;
   prefix?: string;
+  /** State directory (datastore, sockets, agent logs); default a fresh temp directory. */
+  dir?: string;
+  /** Keep running after this process exits (`trellis lab up`); removed by `labDown`. */
+  detached?: boolean;
+  /** The nodes' shared segment: `<v4>.<11+i>/24` and `<v6><11+i>/64`; the fabric takes `.1`. */
+  fabric?: { v4: string; v6: string };
+  /** Each agent serves /healthz, /readyz and /metrics on its node's loopback at this port. */
+  agentHttpPort?: number;
   log?: Logger;
 }
+
+const DEFAULT_FABRIC = { v4: '10.251.0', v6: 'fd00:251::' };
 
 export interface ClusterNode {
   name: string;
@@ -100,22 +109,34 @@ export class Cluster {
   readonly datastoreDir: string;
   readonly nodes: ClusterNode[];
   readonly #store: FileDatastore;
-  readonly #gcIntervalMs: number | undefined;
+  readonly #opts: ClusterOptions;
 
-  private constructor(lab: Lab, dir: string, store: FileDatastore, nodes: ClusterNode[], gc?: number) {
+  private constructor(
+    lab: Lab,
+    dir: string,
+    store: FileDatastore,
+    nodes: ClusterNode[],
+    opts: ClusterOptions,
+  ) {
     this.lab = lab;
     this.dir = dir;
     this.datastoreDir = join(dir, 'datastore');
     this.#store = store;
     this.nodes = nodes;
-    this.#gcIntervalMs = gc;
+    this.#opts = opts;
   }
 
   /** Brings the cluster up; on failure removes whatever it made and rethrows. */
   static async start(opts: ClusterOptions): Promise<Cluster> {
-    const lab = await Lab.create({ ...(opts.prefix ? { prefix: opts.prefix } : {}), logger: opts.log });
+    const lab = await Lab.create({
+      ...(opts.prefix ? { prefix: opts.prefix } : {}),
+      detached: opts.detached === true,
+      ...(opts.log ? { logger: opts.log } : {}),
+    });
     // Short: agent sockets live here and a socket path must fit 107 bytes.
-    const dir = mkdtempSync(join(tmpdir(), 'trle2e-'));
+    const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'trle2e-'));
+    mkdirSync(dir, { recursive: true });
+    const fabric = opts.fabric ?? DEFAULT_FABRIC;
     let store: FileDatastore | undefined;
     try {
       store = await FileDatastore.open(join(dir, 'datastore'), { validate: validateResource });
@@ -134,8 +155,8 @@ export class Cluster {
         return {
           name,
           netns: lab.nsName(name),
-          ipv4: `${FABRIC_V4}.${11 + i}`,
-          ipv6: `${FABRIC_V6}${11 + i}`,
+          ipv4: `${fabric.v4}.${11 + i}`,
+          ipv6: `${fabric.v6}${11 + i}`,
           dir: nodeDir,
           socket: join(nodeDir, 'cni.sock'),
           agent: undefined,
@@ -151,15 +172,15 @@ export class Cluster {
         'br0',
         nodes.map((n) => ({ ns: n.name, ifname: 'eth0', address: [`${n.ipv4}/24`, `${n.ipv6}/64`] })),
       );
-      await lab.ip('fabric', [`addr add ${FABRIC_V4}.1/24 dev br0`, `addr add ${FABRIC_V6}1/64 dev br0`]);
+      await lab.ip('fabric', [`addr add ${fabric.v4}.1/24 dev br0`, `addr add ${fabric.v6}1/64 dev br0`]);
       // Proxy ARP answers a pod's ARP for 169.254.1.1 only when the node routes that address out
       // of another interface; a default route, as every real node has, provides that.
       await Promise.all(
         nodes.map((n) =>
-          lab.ip(n.name, [`route add default via ${FABRIC_V4}.1`, `route add ::/0 via ${FABRIC_V6}1`]),
+          lab.ip(n.name, [`route add default via ${fabric.v4}.1`, `route add ::/0 via ${fabric.v6}1`]),
         ),
       );
-      const cluster = new Cluster(lab, dir, store, nodes, opts.gcIntervalMs);
+      const cluster = new Cluster(lab, dir, store, nodes, opts);
       await Promise.all(nodes.map((n) => cluster.startAgent(n)));
       return cluster;
     } catch (err) {
@@ -196,7 +217,12 @@ export class Cluster {
         `${node.ipv6}/64`,
         '--cni-socket',
         node.socket,
-        ...(this.#gcIntervalMs === undefined ? [] : ['--gc-interval', String(this.#gcIntervalMs)]),
+        '--label',
+        `trellis.network/lab=${this.lab.prefix}`,
+        ...(this.#opts.gcIntervalMs === undefined ? [] : ['--gc-interval', String(this.#opts.gcIntervalMs)]),
+        ...(this.#opts.agentHttpPort === undefined
+          ? []
+          : ['--http', `127.0.0.1:${this.#opts.agentHttpPort}`]),
       ],
       { logFile: join(node.dir, 'agent.log') },
     );
@@ -212,17 +238,24 @@ export class Cluster {
     node.agent = undefined;
   }
 
-  /** The flat plugin configuration a runtime derives from the node's conflist. */
-  netConfig(node: ClusterNode, ipam: Record<string, unknown>, extra: Record<string, unknown> = {}): object {
+  /** The node's conflist, as its container runtime would read it from /etc/cni/net.d. */
+  conflist(
+    node: ClusterNode,
+    ipam: Record<string, unknown>,
+  ): { cniVersion: string; name: string; plugins: object[] } {
     return {
       cniVersion: '1.1.0',
       name: 'trellis',
-      type: 'trellis',
-      mtu: 1500,
-      agentSocket: node.socket,
-      ipam: { type: 'trellis-ipam', ...ipam },
-      ...extra,
+      plugins: [
+        { type: 'trellis-cni', mtu: 1500, agentSocket: node.socket, ipam: { type: 'trellis-ipam', ...ipam } },
+      ],
     };
+  }
+
+  /** The flat plugin configuration a runtime derives from the node's conflist. */
+  netConfig(node: ClusterNode, ipam: Record<string, unknown>, extra: Record<string, unknown> = {}): object {
+    const list = this.conflist(node, ipam);
+    return { cniVersion: list.cniVersion, name: list.name, ...list.plugins[0], ...extra };
   }
 
   /** Runs trellis-cni inside the node's namespace with exactly `env` (plus the inherited PATH etc.). */
@@ -314,7 +347,12 @@ export class Cluster {
     };
   }
 
-  /** Stops the agents, removes every namespace and the temp directory. */
+  /** Closes this process's datastore handle; a detached cluster keeps running. */
+  async release(): Promise<void> {
+    await this.#store.close();
+  }
+
+  /** Stops the agents, removes every namespace and the state directory. */
   async stop(): Promise<void> {
     try {
       await this.#store.close();
