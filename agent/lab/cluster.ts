@@ -229,6 +229,14 @@ export class Cluster {
     await waitForSocket(node.socket, node.agent, 15_000, join(node.dir, 'agent.log'));
   }
 
+  /** SIGTERM: the agent stops cleanly (pods and routes stay in the kernel). */
+  async stopAgent(node: ClusterNode): Promise<void> {
+    const agent = node.agent;
+    if (agent === undefined) return;
+    await this.lab.stop(agent);
+    node.agent = undefined;
+  }
+
   /** SIGKILL: the agent gets no chance to finish anything it was doing. */
   async killAgent(node: ClusterNode): Promise<void> {
     const agent = node.agent;
