@@ -37,6 +37,7 @@ describe('host-gw node route sync (root, real kernel)', () => {
     (await lab.exec('n1', 'ip', ['-4', 'route', 'show'])).stdout
       .trim()
       .split('\n')
+      .map((l) => l.trim())
       .filter((l) => !l.includes('proto kernel'))
       .sort();
 
