@@ -1,0 +1,35 @@
+// The one error the applier throws: which step failed, the tool's own words (with the input
+// line it rejected), and whether the previous ruleset is still fully in force.
+
+export type ApplyStep = 'read' | 'plan' | 'ipset-stage' | 'iptables' | 'ip6tables' | 'ipset-commit';
+
+export class PolicyApplyError extends Error {
+  override readonly name = 'PolicyApplyError';
+  constructor(
+    readonly step: ApplyStep,
+    /** The tool that failed, e.g. `iptables-restore`. */
+    readonly command: string,
+    readonly detail: string,
+    /**
+     * True when the kernel holds exactly what it held before the call. False means part of the
+     * change is in force; the applier then re-reads the kernel before its next apply.
+     */
+    readonly previousInForce: boolean,
+  ) {
+    super(
+      `${step}: ${command}: ${detail}${previousInForce ? '' : ' (partially applied; the next apply re-reads the kernel)'}`,
+    );
+  }
+}
+
+/**
+ * The first line of a tool's complaint plus the input line it names: ipset says
+ * `Error in line 3: ...`, iptables-restore `Error occurred at line: 4`.
+ */
+export function describeToolFailure(stderr: string, exitCode: number, input: string | undefined): string {
+  const first = stderr.split('\n').find((l) => l.trim() !== '') ?? `exit code ${exitCode}`;
+  const lineNumber = /line:? (\d+)/i.exec(stderr)?.[1];
+  if (input === undefined || lineNumber === undefined) return first.trim();
+  const offending = input.split('\n')[Number(lineNumber) - 1];
+  return offending === undefined ? first.trim() : `${first.trim()} [input line ${lineNumber}: ${offending}]`;
+}

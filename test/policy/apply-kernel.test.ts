@@ -1,0 +1,394 @@
+// Root only: the PolicyApplier against the real iptables (nft backend), ip6tables and ipset,
+// each test in its own fresh network namespace (deleted afterwards, even on failure). Command
+// invocations are counted through the injectable runner.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { PolicyApplier } from '../../policy/apply/applier.js';
+import { PolicyApplyError } from '../../policy/apply/errors.js';
+import { isPlanEmpty, planRepair } from '../../policy/apply/plan.js';
+import { type CommandRunner, execaRunner } from '../../policy/apply/runner.js';
+import { compileFromDocuments } from '../../policy/documents.js';
+import type { RenderedPolicy } from '../../policy/render.js';
+
+const isRoot = process.getuid?.() === 0;
+let nsCounter = 0;
+
+function run(cmd: string, args: string[], input?: string): string {
+  return execFileSync(cmd, args, { input, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] });
+}
+const inNs = (ns: string, cmd: string, args: string[], input?: string) =>
+  run('ip', ['netns', 'exec', ns, cmd, ...args], input);
+
+interface Call {
+  tool: string;
+  input: string | undefined;
+}
+
+/** An applier in `ns` whose every kernel tool invocation is recorded. */
+function countingApplier(ns: string): { applier: PolicyApplier; calls: Call[] } {
+  const calls: Call[] = [];
+  const runner: CommandRunner = (command, args, input) => {
+    // args: netns exec NS <tool> ...; ipset is named with its subcommand.
+    const [tool = command, sub] = args.slice(3);
+    calls.push({ tool: tool === 'ipset' ? `ipset ${sub}` : tool, input });
+    return execaRunner(command, args, input);
+  };
+  return { applier: new PolicyApplier({ netns: ns, runner }), calls };
+}
+
+/** Everything a ruleset comparison should see: both filter tables without counters, and all sets. */
+function kernelSnapshot(ns: string): string {
+  const table = (cmd: string) =>
+    inNs(ns, cmd, ['-t', 'filter'])
+      .split('\n')
+      .filter((l) => !l.startsWith('#'))
+      .map((l) => l.replace(/\[\d+:\d+\]$/, '[0:0]'))
+      .join('\n');
+  const sets = inNs(ns, 'ipset', ['save']).split('\n').sort().join('\n');
+  return `${table('iptables-save')}\n${table('ip6tables-save')}\n${sets}`;
+}
+
+function kernelSave(ns: string) {
+  return {
+    filter4: inNs(ns, 'iptables-save', ['-t', 'filter']),
+    filter6: inNs(ns, 'ip6tables-save', ['-t', 'filter']),
+    ipset: inNs(ns, 'ipset', ['save']),
+  };
+}
+
+const ownedLines = (ns: string, cmd: string) =>
+  inNs(ns, cmd, ['-t', 'filter'])
+    .split('\n')
+    .filter((l) => /trl/.test(l));
+
+// --- documents -------------------------------------------------------------------------------
+
+interface PodSpec {
+  name: string;
+  ips: string[];
+  iface?: string;
+  labels: Record<string, string>;
+}
+
+const podDoc = (p: PodSpec) => ({
+  kind: 'Pod',
+  metadata: {
+    namespace: 'x',
+    name: p.name,
+    labels: p.labels,
+    annotations: p.iface ? { 'trellis.network/host-interface': p.iface } : {},
+  },
+  spec: { containers: [{ name: 'c', ports: [{ name: 'http', containerPort: 8080 }] }] },
+  status: { podIPs: p.ips.map((ip) => ({ ip })) },
+});
+
+const PODS: PodSpec[] = [
+  { name: 'a', ips: ['10.99.0.1', 'fd99::1'], iface: 'trlpa', labels: { app: 'a' } },
+  { name: 'b', ips: ['10.99.0.2', 'fd99::2'], iface: 'trlpb', labels: { app: 'b' } },
+  { name: 'c', ips: ['10.99.0.3'], iface: 'trlpc', labels: { app: 'c' } },
+  { name: 'r', ips: ['10.99.1.7', 'fd99::1:7'], labels: { app: 'remote' } },
+];
+
+const policyDoc = (name: string, spec: Record<string, unknown>) => ({
+  kind: 'NetworkPolicy',
+  metadata: { namespace: 'x', name },
+  spec,
+});
+
+const POLICIES = [
+  policyDoc('a-from-b-http', {
+    podSelector: { matchLabels: { app: 'a' } },
+    ingress: [{ from: [{ podSelector: { matchLabels: { app: 'b' } } }], ports: [{ port: 'http' }] }],
+  }),
+  policyDoc('b-egress', {
+    podSelector: { matchLabels: { app: 'b' } },
+    policyTypes: ['Egress'],
+    egress: [
+      { to: [{ ipBlock: { cidr: '10.0.0.0/8', except: ['10.99.1.0/24'] } }] },
+      { to: [{ ipBlock: { cidr: 'fd00::/8' } }], ports: [{ protocol: 'UDP', port: 53, endPort: 60 }] },
+    ],
+  }),
+  policyDoc('c-from-frontends', {
+    podSelector: { matchLabels: { app: 'c' } },
+    ingress: [{ from: [{ podSelector: { matchLabels: { tier: 'fe' } } }] }],
+  }),
+];
+
+function render(pods = PODS, policies: unknown[] = POLICIES): RenderedPolicy {
+  return compileFromDocuments([
+    { kind: 'Namespace', metadata: { name: 'x' } },
+    ...pods.map(podDoc),
+    ...policies,
+  ]).rendered;
+}
+
+const writes = (calls: Call[]) => calls.filter((c) => c.input !== undefined);
+
+// --- tests -----------------------------------------------------------------------------------
+
+describe('policy/apply PolicyApplier in a real kernel (root)', function () {
+  this.timeout(60000);
+  let ns: string;
+
+  before(function () {
+    if (!isRoot) {
+      console.log('    (skipped: needs root to create network namespaces)');
+      this.skip();
+    }
+  });
+
+  beforeEach(() => {
+    ns = `trlpa-${process.pid}-${nsCounter++}`;
+    run('ip', ['netns', 'add', ns]);
+  });
+
+  afterEach(() => {
+    try {
+      run('ip', ['netns', 'del', ns]);
+    } catch {
+      // never created
+    }
+  });
+
+  it('first apply loads exactly the rendered ruleset; an identical apply spawns nothing', async () => {
+    const rendered = render();
+    const { applier, calls } = countingApplier(ns);
+    const first = await applier.apply(rendered);
+    assert.deepEqual(
+      calls.map((c) => c.tool),
+      [
+        'iptables-save',
+        'ip6tables-save',
+        'ipset save',
+        'ipset restore',
+        'iptables-restore',
+        'ip6tables-restore',
+      ],
+    );
+    assert.equal(first.hooksInserted, 2);
+    assert.equal(first.setsCreated.length, rendered.sets.length);
+
+    for (const [cmd, fam] of [
+      ['iptables-save', rendered.v4],
+      ['ip6tables-save', rendered.v6],
+    ] as const) {
+      const expected = [
+        ...fam.hooks.map((h) => `-A ${h.chain} ${h.rule}`),
+        ...fam.chains.flatMap((c) => c.rules.map((r) => `-A ${c.name} ${r}`)),
+      ];
+      assert.deepEqual(
+        ownedLines(ns, cmd)
+          .filter((l) => l.startsWith('-A'))
+          .sort(),
+        expected.sort(),
+      );
+    }
+    assert.deepEqual(
+      inNs(ns, 'ipset', ['list', '-n']).trim().split('\n').sort(),
+      rendered.sets.map((s) => s.name),
+    );
+    // What the kernel prints back parses to exactly what was rendered: nothing to repair.
+    assert.equal(isPlanEmpty(planRepair(rendered, kernelSave(ns))), true);
+
+    calls.length = 0;
+    const again = await applier.apply(render());
+    assert.equal(again.commands, 0);
+    assert.deepEqual(calls, []);
+
+    // A fresh applier (a restarted agent) only reads: the kernel already matches.
+    const fresh = countingApplier(ns);
+    assert.equal((await fresh.applier.apply(rendered)).commands, 3);
+    assert.deepEqual(writes(fresh.calls), []);
+  });
+
+  it('a pod label change rewrites set members only, no chain', async () => {
+    const { applier, calls } = countingApplier(ns);
+    await applier.apply(render());
+    calls.length = 0;
+    const relabelled = PODS.map((p) =>
+      p.name === 'r' ? { ...p, labels: { app: 'remote', tier: 'fe' } } : p,
+    );
+    const rendered = render(relabelled);
+    const report = await applier.apply(rendered);
+    assert.deepEqual(report.chainsWritten, []);
+    assert.deepEqual(report.setsCreated, []);
+    assert.equal(report.setsRefilled.length, 1);
+    assert.deepEqual(
+      calls.map((c) => c.tool),
+      ['ipset restore', 'ipset restore'],
+    );
+    const set = report.setsRefilled[0]!;
+    assert.match(inNs(ns, 'ipset', ['list', set]), /^10\.99\.1\.7$/m);
+    assert.equal(isPlanEmpty(planRepair(rendered, kernelSave(ns))), true);
+  });
+
+  it("a policy edit rewrites only that policy's chain and the endpoint chains that jump to it", async () => {
+    const { applier } = countingApplier(ns);
+    const before = render();
+    await applier.apply(before);
+    const edited = POLICIES.map((p) =>
+      p.metadata.name === 'c-from-frontends'
+        ? policyDoc('c-from-frontends', {
+            podSelector: { matchLabels: { app: 'c' } },
+            ingress: [{ from: [{ podSelector: { matchLabels: { tier: 'fe' } } }], ports: [{ port: 9090 }] }],
+          })
+        : p,
+    );
+    const after = render(PODS, edited);
+    const report = await applier.apply(after);
+    const oldChain = before.v4.chains.find(
+      (c) => c.name.startsWith('trl-pi-') && !after.v4.chains.includes(c),
+    );
+    const newChains = after.v4.chains.filter((c) => !before.v4.chains.some((b) => b.name === c.name));
+    assert.equal(newChains.length, 1);
+    assert.deepEqual(report.chainsWritten.sort(), [newChains[0]!.name, 'trl-tw-trlpc'].sort());
+    assert.deepEqual(report.chainsDeleted, [oldChain!.name]);
+    assert.deepEqual(report.setsCreated, []);
+    assert.equal(isPlanEmpty(planRepair(after, kernelSave(ns))), true);
+  });
+
+  it('foreign chains, rules and sets survive apply and flush; only one hook per family', async () => {
+    inNs(
+      ns,
+      'iptables-restore',
+      ['--noflush'],
+      '*filter\n:KUBE-FORWARD - [0:0]\n-A KUBE-FORWARD -m mark --mark 0x4000/0x4000 -j ACCEPT\n-A FORWARD -j KUBE-FORWARD\nCOMMIT\n',
+    );
+    inNs(ns, 'ipset', ['create', 'KUBE-foreign', 'hash:ip']);
+    const foreign = () => ({
+      v4: inNs(ns, 'iptables-save', ['-t', 'filter'])
+        .split('\n')
+        .filter((l) => /KUBE/.test(l)),
+      sets: inNs(ns, 'ipset', ['list', '-n'])
+        .split('\n')
+        .filter((l) => l.startsWith('KUBE')),
+    });
+    const initial = foreign();
+    await countingApplier(ns).applier.apply(render());
+    await countingApplier(ns).applier.apply(render()); // a restarted agent
+    assert.deepEqual(foreign(), initial);
+    const forward = ownedLines(ns, 'iptables-save').filter((l) => l.startsWith('-A FORWARD'));
+    assert.equal(forward.length, 1);
+    // Our hook went on top, kube-proxy's stays below it.
+    const forwardRules = inNs(ns, 'iptables-save', ['-t', 'filter'])
+      .split('\n')
+      .filter((l) => l.startsWith('-A FORWARD'));
+    assert.match(forwardRules[0]!, /-j trl-FORWARD$/);
+    assert.equal(forwardRules[1], '-A FORWARD -j KUBE-FORWARD');
+
+    const { applier, calls } = countingApplier(ns);
+    await applier.flush();
+    assert.deepEqual(foreign(), initial);
+    assert.deepEqual(ownedLines(ns, 'iptables-save'), []);
+    assert.deepEqual(ownedLines(ns, 'ip6tables-save'), []);
+    assert.deepEqual(
+      inNs(ns, 'ipset', ['list', '-n'])
+        .split('\n')
+        .filter((l) => l.startsWith('trl')),
+      [],
+    );
+    // Idempotent: a second flush finds nothing and writes nothing.
+    calls.length = 0;
+    const second = await applier.flush();
+    assert.equal(second.commands, 3);
+    assert.deepEqual(writes(calls), []);
+  });
+
+  it('a render with a bogus set type fails and leaves the previous ruleset byte-identical', async () => {
+    const { applier, calls } = countingApplier(ns);
+    const good = render();
+    await applier.apply(good);
+    const snapshot = kernelSnapshot(ns);
+    const edited = render(
+      PODS.map((p) => (p.name === 'r' ? { ...p, labels: { app: 'remote', tier: 'fe' } } : p)),
+      POLICIES.slice(1),
+    );
+    const broken: RenderedPolicy = {
+      ...edited,
+      sets: [
+        ...edited.sets,
+        { ...edited.sets[0]!, name: 'trl4n-00000000000000000000', type: 'hash:bogus' as 'hash:net' },
+      ],
+    };
+    await assert.rejects(applier.apply(broken), (e: unknown) => {
+      assert.ok(e instanceof PolicyApplyError);
+      assert.equal(e.step, 'ipset-stage');
+      assert.equal(e.previousInForce, true);
+      assert.match(e.message, /hash:bogus/);
+      return true;
+    });
+    assert.equal(kernelSnapshot(ns), snapshot);
+    // The applier still knows what is in force: re-applying the good ruleset writes nothing.
+    calls.length = 0;
+    assert.equal((await applier.apply(good)).commands, 0);
+  });
+
+  it('an IPv6 rule the kernel rejects rolls the IPv4 change back: previous ruleset byte-identical', async () => {
+    const { applier } = countingApplier(ns);
+    await applier.apply(render());
+    const snapshot = kernelSnapshot(ns);
+    const edited = render(
+      PODS.map((p) => (p.name === 'r' ? { ...p, labels: { app: 'remote', tier: 'fe' } } : p)),
+      POLICIES.slice(1),
+    );
+    const [first, ...rest] = edited.v6.chains;
+    const broken: RenderedPolicy = {
+      ...edited,
+      v6: {
+        ...edited.v6,
+        chains: [{ ...first!, rules: [...first!.rules, '-m no-such-match -j ACCEPT'] }, ...rest],
+      },
+    };
+    await assert.rejects(applier.apply(broken), (e: unknown) => {
+      assert.ok(e instanceof PolicyApplyError);
+      assert.equal(e.step, 'ip6tables');
+      assert.equal(e.previousInForce, true);
+      assert.match(e.message, /no-such-match/);
+      return true;
+    });
+    assert.equal(kernelSnapshot(ns), snapshot);
+    // And the edit itself, unbroken, goes through afterwards.
+    await applier.apply(edited);
+    assert.equal(isPlanEmpty(planRepair(edited, kernelSave(ns))), true);
+  });
+
+  it('resync repairs a deleted rule, a deleted set member, an injected rule and a deleted hook', async () => {
+    const { applier, calls } = countingApplier(ns);
+    const rendered = render();
+    await applier.apply(rendered);
+    const memberSet = rendered.sets.find((s) => s.entries.includes('10.99.0.2'))!;
+    inNs(ns, 'iptables', ['-D', 'trl-tw-trlpa', '2']);
+    inNs(ns, 'ipset', ['del', memberSet.name, '10.99.0.2']);
+    inNs(ns, 'iptables', ['-I', 'trl-to-wl', '1', '-j', 'ACCEPT']);
+    inNs(ns, 'ip6tables', ['-D', 'FORWARD', '1']);
+    assert.equal(isPlanEmpty(planRepair(rendered, kernelSave(ns))), false);
+
+    const report = await applier.resync();
+    assert.deepEqual(report.chainsWritten.sort(), ['trl-to-wl', 'trl-tw-trlpa']);
+    assert.deepEqual(report.setsRefilled, [memberSet.name]);
+    assert.equal(report.hooksInserted, 1);
+    assert.equal(isPlanEmpty(planRepair(rendered, kernelSave(ns))), true);
+
+    calls.length = 0;
+    assert.equal((await applier.resync()).commands, 3);
+    assert.deepEqual(writes(calls), []);
+  });
+
+  it('fails closed at startup: hook and dispatch first, and a previous ruleset is kept', async () => {
+    const { applier } = countingApplier(ns);
+    const report = await applier.ensureFailClosed();
+    assert.equal(report.hooksInserted, 2);
+    const v4 = ownedLines(ns, 'iptables-save').filter((l) => l.startsWith('-A'));
+    assert.ok(v4.some((l) => /^-A FORWARD .*-j trl-FORWARD$/.test(l)));
+    assert.ok(v4.some((l) => /^-A trl-from-wl .*-j DROP$/.test(l)));
+    assert.ok(v4.some((l) => /^-A trl-to-wl .*-j DROP$/.test(l)));
+
+    const rendered = render();
+    await applier.apply(rendered);
+    const snapshot = kernelSnapshot(ns);
+    // A restarted agent: the full ruleset stays until its first apply.
+    const restarted = countingApplier(ns);
+    assert.equal((await restarted.applier.ensureFailClosed()).commands, 3);
+    assert.equal(kernelSnapshot(ns), snapshot);
+  });
+});
