@@ -4,6 +4,7 @@
 // from the datastore are programmed.
 
 import { dirname, join } from 'node:path';
+import { PolicyApplier } from '../../policy/apply/index.js';
 import { type Datastore, isAlreadyExists, isConflict } from '../../src/datastore/types.js';
 import type { Logger } from '../../src/log.js';
 import { RouteNetlink } from '../../src/netlink/index.js';
@@ -18,6 +19,7 @@ import { AgentHttpServer } from './http.js';
 import { InflightAdds } from './inflight.js';
 import { AgentMetrics, instrumentCniHandler } from './metrics.js';
 import { NodeRouteSync } from './node-route-sync.js';
+import { PolicySync } from './policy-sync.js';
 
 export interface AgentOptions {
   node: string;
@@ -31,6 +33,8 @@ export interface AgentOptions {
   hostGateway?: boolean;
   /** Leak sweep period. Default 60 s; an address must look leaked on two sweeps. */
   gcIntervalMs?: number;
+  /** Compile and apply NetworkPolicy (iptables + ipset) in this namespace. Default true. */
+  policy?: boolean;
   /** Where /healthz, /readyz and /metrics are served; absent: not served. */
   http?: { host: string; port: number };
 }
@@ -47,6 +51,8 @@ export class Agent {
   readonly #server: CniServer;
   readonly #routes: NodeRouteSync | undefined;
   readonly #http: AgentHttpServer | undefined;
+  readonly #policy: PolicySync | undefined;
+  #policyReady = false;
   readonly metrics = new AgentMetrics();
   #routesReady = false;
   #gcTimer: NodeJS.Timeout | undefined;
@@ -97,12 +103,29 @@ export class Agent {
     } else {
       this.#routesReady = true;
     }
+    if (opts.policy ?? true) {
+      const policy = new PolicySync({
+        node: opts.node,
+        datastore: opts.datastore,
+        ipam: this.#ipam,
+        applier: new PolicyApplier({ logger: log.child({ component: 'policy-apply' }) }),
+        log: log.child({ component: 'policy' }),
+        metrics: this.metrics,
+      });
+      void policy.programmed.then(() => {
+        this.#policyReady = true;
+      });
+      this.#policy = policy;
+    } else {
+      this.#policyReady = true;
+    }
     if (opts.http) {
       this.#http = new AgentHttpServer({
         ...opts.http,
         registry: this.metrics.registry,
         readiness: [
           { name: 'routes', check: () => (this.#routesReady ? undefined : 'node routes not programmed yet') },
+          { name: 'policy', check: () => (this.#policyReady ? undefined : 'policy not programmed yet') },
         ],
       });
     }
@@ -111,6 +134,8 @@ export class Agent {
   async start(): Promise<void> {
     await this.#register();
     await this.#handler.recoverInterruptedAdds();
+    // Fail closed before the CNI socket opens: no workload interface passes traffic unprogrammed.
+    await this.#policy?.start();
     this.#routes?.start();
     await this.#server.start();
     const served = await this.#http?.start();
@@ -171,6 +196,7 @@ export class Agent {
   async stop(): Promise<void> {
     clearInterval(this.#gcTimer);
     this.#routes?.stop();
+    this.#policy?.stop();
     await this.#http?.close();
     await this.#server.close();
     this.#netlink.close();

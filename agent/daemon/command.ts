@@ -12,6 +12,7 @@ interface AgentCliOptions {
   label: string[];
   cniSocket: string;
   hostGateway: boolean;
+  policy: boolean;
   gcInterval: string;
   http?: string;
 }
@@ -28,6 +29,7 @@ export function register(program: Command): void {
     .option('--label <key=value>', 'node label (repeatable)', collect, [])
     .option('--cni-socket <path>', 'unix socket the trellis-cni shim connects to', '/run/trellis/cni.sock')
     .option('--no-host-gateway', 'do not program routes to other nodes’ blocks (BGP does it)')
+    .option('--no-policy', 'do not enforce NetworkPolicy on this node')
     .option('--gc-interval <ms>', 'leak sweep period in milliseconds', '60000')
     .option('--http <host:port>', 'serve /healthz, /readyz and /metrics here, e.g. 0.0.0.0:9099')
     .action(async (opts: AgentCliOptions, cmd: Command) => {
@@ -56,6 +58,7 @@ export function register(program: Command): void {
         cniSocket: opts.cniSocket,
         log,
         hostGateway: opts.hostGateway,
+        policy: opts.policy,
         gcIntervalMs: Number(opts.gcInterval),
         ...(opts.http ? { http: parseHostPort(opts.http) } : {}),
       });

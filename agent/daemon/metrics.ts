@@ -36,6 +36,12 @@ export class AgentMetrics {
     labelNames: ['op'] as const,
     registers: [this.registry],
   });
+  readonly policyApplySeconds = new Histogram({
+    name: 'trellis_policy_apply_duration_seconds',
+    help: 'Time from a policy-relevant change to the kernel holding the new ruleset (one pass)',
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [this.registry],
+  });
   readonly errors = new Counter({
     name: 'trellis_agent_errors_total',
     help: 'Errors in background loops, by component',

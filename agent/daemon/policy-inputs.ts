@@ -28,7 +28,7 @@ export class PolicyInputs {
       state = clusterStateFromDocuments([obj]);
     } catch (err) {
       if (!(err instanceof PolicyValidationError)) throw err;
-      const message = err.message.replaceAll('documents[0]', `${obj.kind} ${keyOf(obj)}`);
+      const message = err.message.replaceAll(/documents\[0\]\.?/g, `${obj.kind} ${keyOf(obj)}: `);
       return { ok: false, error: message, keptPrevious: store.has(keyOf(obj)) };
     }
     const key = keyOf(obj);
@@ -40,6 +40,13 @@ export class PolicyInputs {
 
   remove(obj: Resource): void {
     this.#storeOf(obj.kind)?.delete(keyOf(obj));
+  }
+
+  /** Forgets every object of `kind` not in `present` (a fresh listing of the datastore). */
+  retainOnly(kind: PolicyInputKind, present: readonly Resource[]): void {
+    const keep = new Set(present.map(keyOf));
+    const store = this.#storeOf(kind);
+    for (const key of [...(store?.keys() ?? [])]) if (!keep.has(key)) store?.delete(key);
   }
 
   /**

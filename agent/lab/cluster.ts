@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FileDatastore } from '../../src/datastore/file.js';
+import type { Datastore } from '../../src/datastore/types.js';
 import { runCommand } from '../../src/lab/commands.js';
 import { Lab, type LabProcess } from '../../src/lab/index.js';
 import type { Logger } from '../../src/log.js';
@@ -189,6 +190,11 @@ export class Cluster {
       rmSync(dir, { recursive: true, force: true });
       throw err;
     }
+  }
+
+  /** The cluster's datastore, as this process sees it (the agents watch the same directory). */
+  get datastore(): Datastore {
+    return this.#store;
   }
 
   node(name: string): ClusterNode {

@@ -33,7 +33,7 @@ describe('agent policy inputs', () => {
     const bad = inputs.upsert(policy('p', 70000));
     assert.equal(bad.ok, false);
     assert.ok(!bad.ok && bad.keptPrevious);
-    assert.match(!bad.ok ? bad.error : '', /NetworkPolicy x\/p.*spec\.ingress\[0\]\.ports\[0\]\.port/);
+    assert.match(!bad.ok ? bad.error : '', /NetworkPolicy x\/p: spec\.ingress\[0\]\.ports\[0\]\.port/);
     const ports = inputs.state(new Map()).policies[0]?.spec.ingress?.[0]?.ports;
     assert.deepEqual(ports?.[0]?.port, 80);
   });
