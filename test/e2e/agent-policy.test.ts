@@ -116,7 +116,10 @@ describe('agent enforces NetworkPolicy from the datastore (root)', function () {
     while (Date.now() < deadline && !readFileSync(log, 'utf8').includes('invalid object skipped')) {
       await new Promise((r) => setTimeout(r, 100));
     }
-    assert.match(readFileSync(log, 'utf8'), /NetworkPolicy x\/broken: spec\.ingress\[0\]\.ports\[0\]\.port.*invalid object skipped/);
+    assert.match(
+      readFileSync(log, 'utf8'),
+      /NetworkPolicy x\/broken: spec\.ingress\[0\]\.ports\[0\]\.port.*invalid object skipped/,
+    );
     await eventually([
       [a, c, true],
       [c, b, false],
