@@ -8,6 +8,7 @@ import { register as registerLab } from '../../agent/lab/command.js';
 import { register as registerApply } from './commands/apply.js';
 import { register as registerDelete } from './commands/delete.js';
 import { register as registerGet } from './commands/get.js';
+import { register as registerPolicy } from './commands/policy.js';
 import { register as registerVersion } from './commands/version.js';
 import { DEFAULT_DATASTORE_DIR } from './context.js';
 import { CliError } from './errors.js';
@@ -17,6 +18,7 @@ const COMMAND_GROUPS: readonly ((program: Command) => void)[] = [
   registerApply,
   registerGet,
   registerDelete,
+  registerPolicy,
   registerAgent,
   registerLab,
 ];
