@@ -1,18 +1,18 @@
 // The conformance lab: one node namespace (forwarding on, default route through an uplink
 // namespace, as a real node has), nine pod namespaces attached by the real dataplane
-// (PodInterfaces), and one pod agent per pod. Everything lives in one Lab, so teardown removes
+// (PodInterfaces), one pod agent per pod, and the node's PolicyApplier. Everything lives in one Lab, so teardown removes
 // namespaces and agents even when a test failed half way.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PodInterfaces } from '../../agent/dataplane/pod-interface.js';
+import { type ApplyReport, PolicyApplier } from '../../policy/apply/index.js';
 import type { RenderedPolicy } from '../../policy/render.js';
 import { Lab } from '../../src/lab/index.js';
 import { silentLogger } from '../../src/log.js';
 import { RouteNetlink } from '../../src/netlink/index.js';
 import { AgentClient } from './agent-client.js';
-import { loadPolicy } from './kernel-policy.js';
 import { initialWorld, podId, type World } from './world.js';
 
 const AGENT = join(dirname(fileURLToPath(import.meta.url)), 'pod-agent.js');
@@ -25,6 +25,7 @@ export class ConformanceLab {
     /** The initial world, every pod with its host interface. */
     readonly world: World,
     readonly agents: ReadonlyMap<string, AgentClient>,
+    private readonly applier: PolicyApplier,
     private readonly scratchDir: string,
   ) {}
 
@@ -74,7 +75,9 @@ export class ConformanceLab {
           agents.set(id, client);
         }),
       );
-      return new ConformanceLab(lab, world, agents, scratchDir);
+      const applier = new PolicyApplier({ netns: nodeNs! });
+      await applier.ensureFailClosed();
+      return new ConformanceLab(lab, world, agents, applier, scratchDir);
     } catch (err) {
       await lab.teardown();
       rmSync(scratchDir, { recursive: true, force: true });
@@ -88,8 +91,9 @@ export class ConformanceLab {
     return a;
   }
 
-  applyPolicy(rendered: RenderedPolicy): Promise<void> {
-    return loadPolicy(this.lab, NODE, rendered);
+  /** Incremental and atomic: only changed sets and chains are rewritten. */
+  applyPolicy(rendered: RenderedPolicy): Promise<ApplyReport> {
+    return this.applier.apply(rendered);
   }
 
   /** Runs a command in the node namespace (conntrack, iptables-save). */

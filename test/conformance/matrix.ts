@@ -78,7 +78,7 @@ export function handTable(
     const source = listed.has(serviceName(service)) ? rows : otherRows;
     if (source === undefined) throw new Error(`hand table covers no table for ${serviceName(service)}`);
     for (const [from, row] of source) {
-      podIds.forEach((to, i) => m.set(cellKey({ from, to, service }), row[i] === '.'));
+      for (const [i, to] of podIds.entries()) m.set(cellKey({ from, to, service }), row[i] === '.');
     }
   }
   return m;

@@ -28,7 +28,7 @@ export async function probeCells(
         batch.map((c) => ({ address: address.get(c.to)!, ...c.service })),
         timeoutMs,
       );
-      batch.forEach((c, i) => result.set(cellKey(c), connected[i]!));
+      for (const [i, c] of batch.entries()) result.set(cellKey(c), connected[i]!);
     }),
   );
   return result;
