@@ -1,0 +1,99 @@
+// Pure translation between the routes the RIB wants in the kernel and netlink route specs,
+// and the comparison that decides whether a kernel route already forwards as wanted.
+import type { IpFamily, NextHopSpec, RouteInfo, RouteSpec } from '../../src/netlink/index.js';
+
+/** One next hop of a best path (or of an ECMP set). */
+export interface KernelNextHop {
+  readonly gateway: string;
+  /** Required for IPv6 link-local gateways (the interface the peer is reached on). */
+  readonly ifindex?: number;
+}
+
+/** What one prefix should look like in the kernel: every next hop of its multipath set. */
+export interface KernelRoute {
+  readonly family: IpFamily;
+  /** Canonical prefix text, `10.0.0.0/24` or `2001:db8::/64` (RFC 5952), as the kernel prints it. */
+  readonly dst: string;
+  /** One or more; several become one multipath (ECMP) route. */
+  readonly nextHops: readonly KernelNextHop[];
+}
+
+/** Where kernel sync puts its routes: table and metric are part of a kernel route's identity. */
+export interface KernelPlacement {
+  readonly protocol: number;
+  readonly table: number;
+  readonly metric: number;
+}
+
+export function toRouteSpec(route: KernelRoute, place: KernelPlacement): RouteSpec {
+  const base = {
+    family: route.family,
+    dst: route.dst,
+    protocol: place.protocol,
+    table: place.table,
+    metric: place.metric,
+  };
+  const hops = uniqueNextHops(route.nextHops);
+  if (hops.length === 1) {
+    const hop = hops[0]!;
+    return { ...base, gateway: hop.gateway, ...(hop.ifindex === undefined ? {} : { oif: hop.ifindex }) };
+  }
+  const multipath: NextHopSpec[] = hops.map((h) => ({
+    gateway: h.gateway,
+    ...(h.ifindex === undefined ? {} : { oif: h.ifindex }),
+  }));
+  return { ...base, multipath };
+}
+
+/** The spec that deletes exactly this kernel route (ours, in our table, at its metric). */
+export function toDeleteSpec(route: RouteInfo): RouteSpec {
+  return {
+    family: route.family,
+    dst: route.dst,
+    protocol: route.protocol,
+    table: route.table,
+    ...(route.metric === undefined ? {} : { metric: route.metric }),
+  };
+}
+
+function hopKey(gateway: string | undefined, ifindex: number | undefined): string {
+  return `${gateway ?? ''}%${ifindex ?? ''}`;
+}
+
+function uniqueNextHops(hops: readonly KernelNextHop[]): KernelNextHop[] {
+  const seen = new Map<string, KernelNextHop>();
+  for (const h of hops) seen.set(hopKey(h.gateway, h.ifindex), h);
+  return [...seen.values()].sort((a, b) =>
+    hopKey(a.gateway, a.ifindex) < hopKey(b.gateway, b.ifindex) ? -1 : 1,
+  );
+}
+
+/**
+ * True when the kernel route already forwards `route`'s way: same gateways, and the same
+ * interface wherever we chose one (without one the kernel picks it, so any is fine).
+ */
+export function forwardsAs(route: KernelRoute, info: RouteInfo): boolean {
+  const installed =
+    info.multipath !== undefined
+      ? info.multipath.map((h) => ({ gateway: h.gateway, oif: h.oif }))
+      : [{ gateway: info.gateway, oif: info.oif }];
+  const wanted = uniqueNextHops(route.nextHops);
+  if (installed.length !== wanted.length) return false;
+  const remaining = [...installed];
+  for (const hop of wanted) {
+    const at = remaining.findIndex(
+      (h) => h.gateway === hop.gateway && (hop.ifindex === undefined || h.oif === hop.ifindex),
+    );
+    if (at === -1) return false;
+    remaining.splice(at, 1);
+  }
+  return true;
+}
+
+/** Two desired routes are the same when their next-hop sets are (order does not matter). */
+export function sameRoute(a: KernelRoute, b: KernelRoute): boolean {
+  if (a.dst !== b.dst || a.family !== b.family) return false;
+  const ka = uniqueNextHops(a.nextHops).map((h) => hopKey(h.gateway, h.ifindex));
+  const kb = uniqueNextHops(b.nextHops).map((h) => hopKey(h.gateway, h.ifindex));
+  return ka.length === kb.length && ka.every((k, i) => k === kb[i]);
+}

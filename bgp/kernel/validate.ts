@@ -1,0 +1,47 @@
+// Input checks for kernel routes, done before any state changes (bad input leaves no trace).
+import { BgpEncodeError, parsePrefix } from '../codec/index.js';
+import { KernelRouteError } from './errors.js';
+import type { KernelRoute } from './routes.js';
+
+function canonicalPrefix(text: string): { family: 4 | 6; canonical: string } | undefined {
+  try {
+    const p = parsePrefix(text);
+    return { family: p.family === 'ipv4' ? 4 : 6, canonical: `${p.addr}/${p.len}` };
+  } catch (err) {
+    if (err instanceof BgpEncodeError) return undefined;
+    throw err;
+  }
+}
+
+/** Throws KernelRouteError naming the field unless `route` can be installed as given. */
+export function checkKernelRoute(route: KernelRoute): void {
+  const dst = canonicalPrefix(route.dst);
+  if (dst === undefined)
+    throw new KernelRouteError(`route ${route.dst}: dst is not a prefix with host bits clear`);
+  if (dst.family !== route.family) {
+    throw new KernelRouteError(`route ${route.dst}: dst is not an IPv${route.family} prefix`);
+  }
+  // The kernel prints canonical text; a non-canonical key would never match its dump.
+  if (dst.canonical !== route.dst) {
+    throw new KernelRouteError(`route ${route.dst}: dst must be canonical (${dst.canonical})`);
+  }
+  if (route.nextHops.length === 0) throw new KernelRouteError(`route ${route.dst}: no next hop`);
+  for (const [i, hop] of route.nextHops.entries()) {
+    const gw = canonicalPrefix(`${hop.gateway}/${route.family === 4 ? 32 : 128}`);
+    if (gw === undefined || gw.family !== route.family) {
+      throw new KernelRouteError(
+        `route ${route.dst}: nextHops[${i}].gateway "${hop.gateway}" is not an IPv${route.family} address`,
+      );
+    }
+    if (hop.ifindex !== undefined && !(Number.isInteger(hop.ifindex) && hop.ifindex > 0)) {
+      throw new KernelRouteError(
+        `route ${route.dst}: nextHops[${i}].ifindex ${hop.ifindex} is not a positive integer`,
+      );
+    }
+    if (route.family === 6 && /^fe[89ab][0-9a-f]:/i.test(hop.gateway) && hop.ifindex === undefined) {
+      throw new KernelRouteError(
+        `route ${route.dst}: nextHops[${i}].gateway ${hop.gateway} is link-local and needs an ifindex`,
+      );
+    }
+  }
+}
