@@ -72,6 +72,26 @@ describe('NetworkPolicy conformance with real TCP, UDP and SCTP packets (root)',
     });
   }
 
+  it('the probes catch a dataplane that enforces the wrong policy', async () => {
+    // Negative control: the kernel holds "deny ingress to x" while "no policies" is expected.
+    // Exactly the cells into x from other pods must show up as wrong, after their retry.
+    const deny: NetworkPolicy = {
+      metadata: { namespace: 'x', name: 'deny' },
+      spec: { podSelector: {}, policyTypes: ['Ingress'] },
+    };
+    await apply(cl.world, [deny]);
+    const cells = allCells(ids);
+    const expected = expectedMatrix(cl.world, []);
+    const { actual, retried } = await probeAgainst(cl.agents, cl.world, cells, expected);
+    const wrong = mismatches(cells, expected, actual).map((c) => `${c.from}>${c.to}`);
+    const intoX = ids.flatMap((from) =>
+      ids.filter((to) => to.startsWith('x/') && to !== from).map((to) => `${from}>${to}`),
+    );
+    assert.equal(retried, intoX.length * 6);
+    assert.deepEqual(new Set(wrong), new Set(intoX));
+    assert.equal(wrong.length, intoX.length * 6);
+  });
+
   it('conntrack in the node classifies an SCTP probe as an association being set up', async () => {
     const policies: NetworkPolicy[] = [
       {
