@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
 import type { ApplyReport } from '../../policy/apply/index.js';
 import { compileFromDocuments } from '../../policy/documents.js';
-import type { NetworkPolicy } from '../../policy/model.js';
+import { type NetworkPolicy, PROTOCOLS } from '../../policy/model.js';
 import { requireRoot } from '../../src/lab/index.js';
 import { CASES } from './cases.js';
 import { expectedMatrix } from './expect.js';
@@ -185,8 +185,8 @@ describe('NetworkPolicy conformance with real TCP, UDP and SCTP packets (root)',
     await apply(stateA.world, stateA.policies);
     const xa = cl.world.pods.find((p) => podId(p) === 'x/a')!.podIPs[0]!;
     const storm = { durationMs: 4000, intervalMs: 10, timeoutMs: 1000 };
-    const denied = ['TCP', 'UDP', 'SCTP'].map((protocol) =>
-      cl.agent('z/c').storm({ address: xa, protocol: protocol as 'TCP', port: 80 }, storm),
+    const denied = PROTOCOLS.map((protocol) =>
+      cl.agent('z/c').storm({ address: xa, protocol, port: 80 }, storm),
     );
     const allowed = cl.agent('y/a').storm({ address: xa, protocol: 'TCP', port: 80 }, storm);
     const end = performance.now() + storm.durationMs - 500;

@@ -1,8 +1,7 @@
 // Reachability matrices: for every ordered pod pair and every served (protocol, port), whether a
 // fresh connection gets through. Printed like the upstream e2e truth tables.
-import type { Protocol } from '../../policy/model.js';
+import { PROTOCOLS, type Protocol } from '../../policy/model.js';
 import { SERVED_PORTS } from './agent-protocol.js';
-import { PROTOCOLS } from './world.js';
 
 export interface Service {
   protocol: Protocol;

@@ -2,20 +2,18 @@
 // `pod`), fixed addresses in 10.99.0.0/24, and the named container ports `serve-<port>-<proto>`.
 // Steps of multi-step cases relabel through the pure helpers here. The compiler gets this world
 // as Kubernetes documents (`documentsOf`); the expectation evaluator reads it directly.
-import type {
-  ClusterState,
-  ContainerPort,
-  Namespace,
-  NetworkPolicy,
-  Pod,
-  Protocol,
+import {
+  type ClusterState,
+  type ContainerPort,
+  type Namespace,
+  type NetworkPolicy,
+  type Pod,
+  PROTOCOLS,
 } from '../../policy/model.js';
 import { SERVED_PORTS } from './agent-protocol.js';
 
-export const NAMESPACES = ['x', 'y', 'z'] as const;
-export const POD_NAMES = ['a', 'b', 'c'] as const;
-export const PROTOCOLS: readonly Protocol[] = ['TCP', 'UDP', 'SCTP'];
-export const POD_CIDR = '10.99.0.0/24';
+const NAMESPACES = ['x', 'y', 'z'] as const;
+const POD_NAMES = ['a', 'b', 'c'] as const;
 
 export interface World {
   namespaces: Namespace[];
