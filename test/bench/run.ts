@@ -1,9 +1,10 @@
 // `npm run bench`: runs every registered section (or those named on the command line) and
 // prints their tables. Add a section by implementing BenchSection and listing it here.
 import { cniSection } from './cni.js';
+import { policySection } from './policy.js';
 import { type BenchSection, formatTable } from './section.js';
 
-const SECTIONS: readonly BenchSection[] = [cniSection];
+const SECTIONS: readonly BenchSection[] = [cniSection, policySection];
 
 async function main(): Promise<void> {
   const wanted = process.argv.slice(2);

@@ -1,0 +1,100 @@
+// A synthetic cluster at scale for the policy benchmark: `policies` NetworkPolicies over
+// `endpoints` local pods (every pod has a host interface), spread over namespaces, with the
+// selector shapes real clusters use (pod selector, namespace+pod selector, named ports,
+// ipBlock with except, egress). Deterministic: the same options give the same cluster.
+// Every (namespace, app) pair is selected by one policy once policies >= namespaces * APPS.
+import type { ClusterState, Namespace, NetworkPolicy, Pod } from '../../policy/model.js';
+
+export interface SyntheticOptions {
+  policies: number;
+  endpoints: number;
+  /** Default 50. */
+  namespaces?: number;
+  /** Every n-th pod is dual-stack (default 4); the rest IPv4 only. */
+  dualStackEvery?: number;
+}
+
+const APPS = 20;
+const TIERS = ['fe', 'be', 'ops'];
+const TEAMS = 5;
+
+const nsName = (i: number) => `ns${i}`;
+
+function podOf(i: number, namespaces: number, dualStackEvery: number): Pod {
+  // 10.64.0.0/10 and fd64::/64 hold up to 4M pods, far beyond any benchmark.
+  const v4 = `10.${64 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}`;
+  return {
+    namespace: nsName(i % namespaces),
+    name: `pod${i}`,
+    labels: { app: `app${Math.floor(i / namespaces) % APPS}`, tier: TIERS[i % TIERS.length]! },
+    podIPs: i % dualStackEvery === 0 ? [v4, `fd64::${i.toString(16)}`] : [v4],
+    ports: [
+      { name: 'http', containerPort: 8080, protocol: 'TCP' },
+      { name: 'metrics', containerPort: 9090, protocol: 'TCP' },
+    ],
+    hostInterface: `trl${i.toString(16).padStart(8, '0')}`,
+  };
+}
+
+/** Policy `j`; `revision` changes its port list only, as an edit of that policy would. */
+export function syntheticPolicy(j: number, namespaces: number, revision = 0): NetworkPolicy {
+  const app = Math.floor(j / namespaces) % APPS;
+  const policy: NetworkPolicy = {
+    metadata: { namespace: nsName(j % namespaces), name: `policy${j}` },
+    spec: {
+      podSelector: { matchLabels: { app: `app${app}` } },
+      ingress: [
+        {
+          from: [
+            { podSelector: { matchLabels: { tier: TIERS[j % TIERS.length]! } } },
+            {
+              namespaceSelector: { matchLabels: { team: `t${j % TEAMS}` } },
+              podSelector: { matchLabels: { app: `app${(app + 1) % APPS}` } },
+            },
+          ],
+          ports: [{ port: 'http' }, { protocol: 'TCP', port: 8443 + (j % 7) + revision }],
+        },
+      ],
+    },
+  };
+  if (j % 4 === 0) {
+    policy.spec.policyTypes = ['Ingress', 'Egress'];
+    policy.spec.egress = [
+      {
+        to: [{ ipBlock: { cidr: '10.0.0.0/8', except: [`10.${64 + (j % 4)}.${j % 256}.0/24`] } }],
+        ports: [{ protocol: 'UDP', port: 53 }],
+      },
+      { to: [{ podSelector: {} }], ports: [{ port: 'metrics' }] },
+    ];
+  }
+  return policy;
+}
+
+export function syntheticCluster(options: SyntheticOptions): ClusterState {
+  const namespaces = options.namespaces ?? 50;
+  const dualStackEvery = options.dualStackEvery ?? 4;
+  return {
+    namespaces: Array.from(
+      { length: namespaces },
+      (_, i): Namespace => ({ name: nsName(i), labels: { team: `t${i % TEAMS}` } }),
+    ),
+    pods: Array.from({ length: options.endpoints }, (_, i) => podOf(i, namespaces, dualStackEvery)),
+    policies: Array.from({ length: options.policies }, (_, j) => syntheticPolicy(j, namespaces)),
+  };
+}
+
+/** The cluster with pod `index`'s tier label moved on by `step`: only peer-set members change. */
+export function withTierChange(state: ClusterState, index: number, step: number): ClusterState {
+  const pods = [...state.pods];
+  const pod = pods[index]!;
+  const tier = TIERS[(TIERS.indexOf(pod.labels['tier']!) + step) % TIERS.length]!;
+  pods[index] = { ...pod, labels: { ...pod.labels, tier } };
+  return { ...state, pods };
+}
+
+/** The cluster with policy `j`'s ports changed (revision > 0): one policy chain is replaced. */
+export function withPolicyEdit(state: ClusterState, j: number, revision: number): ClusterState {
+  const policies = [...state.policies];
+  policies[j] = syntheticPolicy(j, state.namespaces.length, revision);
+  return { ...state, policies };
+}
