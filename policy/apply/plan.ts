@@ -13,6 +13,8 @@ import {
   type KernelSave,
   type OwnedState,
   type SetState,
+  sameList,
+  sameMembers,
   stateOfKernel,
   stateOfRendered,
 } from './state.js';
@@ -58,7 +60,7 @@ export function planChanges(desired: OwnedState, current: OwnedState): ApplyPlan
         `set ${set.name} exists as ${existing.type} family ${existing.family}, want ${set.type} family ${set.family}; run \`trellis policy flush\``,
         true,
       );
-    } else if (!sameList(existing.normalized, set.normalized)) {
+    } else if (!sameMembers(existing, set)) {
       refillSets.push(set);
     }
   }
@@ -179,8 +181,4 @@ export function renderCommitScript(plan: ApplyPlan): string {
   }
   for (const name of plan.destroySets) lines.push(`destroy ${name}`);
   return lines.length === 0 ? '' : `${lines.join('\n')}\n`;
-}
-
-function sameList(a: readonly string[], b: readonly string[]): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
 }

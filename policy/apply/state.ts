@@ -23,10 +23,8 @@ export interface SetState {
   name: string;
   family: Family;
   type: string;
-  /** Entries in `ipset add` syntax, as given (used to fill the set). */
+  /** Entries in `ipset add` syntax: as rendered, or as `ipset save` printed them. */
   entries: readonly string[];
-  /** The entries normalized and sorted, for comparison with what `ipset save` prints. */
-  normalized: readonly string[];
 }
 
 export interface OwnedState {
@@ -64,13 +62,7 @@ export const EMPTY_STATE: OwnedState = { sets: new Map(), v4: EMPTY_FAMILY, v6: 
 export function stateOfRendered(rendered: RenderedPolicy): OwnedState {
   const sets = new Map<string, SetState>();
   for (const s of rendered.sets) {
-    sets.set(s.name, {
-      name: s.name,
-      family: s.family,
-      type: s.type,
-      entries: s.entries,
-      normalized: normalizeEntries(s.entries, s.type, s.family),
-    });
+    sets.set(s.name, { name: s.name, family: s.family, type: s.type, entries: s.entries });
   }
   return { sets, v4: familyOfRendered(rendered.v4), v6: familyOfRendered(rendered.v6) };
 }
@@ -129,11 +121,31 @@ export function parseIpsetSave(text: string): Map<string, SetState> {
       found.get(name)?.entries.push(words.slice(2).join(' '));
     }
   }
-  const sets = new Map<string, SetState>();
-  for (const [name, s] of found) {
-    sets.set(name, { name, ...s, normalized: normalizeEntries(s.entries, s.type, s.family) });
-  }
-  return sets;
+  return new Map([...found].map(([name, s]) => [name, { name, ...s }]));
+}
+
+const normalizedCache = new WeakMap<SetState, readonly string[]>();
+
+/**
+ * Whether two sets hold the same members. Equal entry lists (two renders) are the fast path;
+ * otherwise (a render against `ipset save`, which orders and spells entries its own way) the
+ * normalized lists are compared, each computed once per set.
+ */
+export function sameMembers(a: SetState, b: SetState): boolean {
+  if (sameList(a.entries, b.entries)) return true;
+  const normalized = (s: SetState): readonly string[] => {
+    let n = normalizedCache.get(s);
+    if (n === undefined) {
+      n = normalizeEntries(s.entries, s.type, s.family);
+      normalizedCache.set(s, n);
+    }
+    return n;
+  };
+  return sameList(normalized(a), normalized(b));
+}
+
+export function sameList(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
 /**
