@@ -189,7 +189,8 @@ export class PolicyApplier {
       undoRules: () => Promise<boolean>,
     ): Promise<never> => {
       const undone = (await undoRules()) && (await this.#destroyExisting(staged, calls));
-      if (!undone) this.#inKernel = undefined;
+      // A rejected change may mean the kernel drifted from what we believe: read it next time.
+      this.#inKernel = undefined;
       throw new PolicyApplyError(failure.step, failure.command, failure.detail, undone);
     };
 

@@ -11,13 +11,13 @@ export class PolicyApplyError extends Error {
     readonly command: string,
     readonly detail: string,
     /**
-     * True when the kernel holds exactly what it held before the call. False means part of the
-     * change is in force; the applier then re-reads the kernel before its next apply.
+     * True when the kernel holds exactly what it held before the call; false when part of the
+     * change is in force. Either way the applier re-reads the kernel before its next change.
      */
     readonly previousInForce: boolean,
   ) {
     super(
-      `${step}: ${command}: ${detail}${previousInForce ? '' : ' (partially applied; the next apply re-reads the kernel)'}`,
+      `${step}: ${command}: ${detail}${previousInForce ? ' (previous ruleset left in force)' : ' (partially applied)'}`,
     );
   }
 }
