@@ -1,0 +1,24 @@
+// The BGP speaker: sessions + RIB + kernel sync + announcements + control API.
+export { diffPeers, localRouteOf, type PeerListChanges } from './announcements.js';
+export { ControlClientError, type ControlHandlers, ControlServer, controlRequest } from './control.js';
+export {
+  ControlProtocolError,
+  type ControlRequest,
+  type ControlResponse,
+  decodeControlRequest,
+  decodeControlResponse,
+  encodeControlMessage,
+} from './control-protocol.js';
+export { kernelRouteOf } from './forwarding.js';
+export type {
+  ForwardingPath,
+  LocalRoute,
+  LocRibChange,
+  SessionEvents,
+  SessionFactory,
+  SpeakerRib,
+  SpeakerSession,
+} from './ports.js';
+export { ConvergenceTracker } from './restart.js';
+export { BgpSpeaker, type BgpSpeakerOptions, SpeakerReconfigureError } from './speaker.js';
+export type { PathStatus, PeerStatus, RouteStatus } from './status.js';

@@ -1,0 +1,181 @@
+// BgpSpeaker: assembles the RIB, one session per peer, kernel sync, our announcements and the
+// control API, and reconfigures them at runtime without restarting untouched sessions.
+import type { Logger } from '../../src/log.js';
+import { silentLogger } from '../../src/log.js';
+import type { PeerConfig, SpeakerConfig } from '../config/index.js';
+import { KernelSync, type RouteTable } from '../kernel/index.js';
+import { diffPeers, localRouteOf } from './announcements.js';
+import { ControlServer } from './control.js';
+import { kernelRouteOf } from './forwarding.js';
+import type { LocRibChange, SessionFactory, SpeakerRib, SpeakerSession } from './ports.js';
+import { ConvergenceTracker } from './restart.js';
+import type { PeerStatus, RouteStatus } from './status.js';
+
+export interface BgpSpeakerOptions {
+  readonly config: SpeakerConfig;
+  readonly rib: SpeakerRib;
+  readonly createSession: SessionFactory;
+  /** Where kernel sync installs routes (a RouteNetlink); required when config.kernel.enabled. */
+  readonly routes?: RouteTable;
+  readonly logger?: Logger;
+}
+
+/** A configuration change that needs a speaker restart (identity or listener). */
+export class SpeakerReconfigureError extends Error {
+  override readonly name = 'SpeakerReconfigureError';
+}
+
+const SHUTDOWN_TEXT = 'Trellis BGP speaker shutting down';
+
+export class BgpSpeaker {
+  #config: SpeakerConfig;
+  readonly #rib: SpeakerRib;
+  readonly #createSession: SessionFactory;
+  readonly #kernel: KernelSync | undefined;
+  readonly #log: Logger;
+  readonly #sessions = new Map<string, SpeakerSession>();
+  readonly #restarting: boolean;
+  readonly #convergence: ConvergenceTracker;
+  #control: ControlServer | undefined;
+
+  private constructor(opts: BgpSpeakerOptions) {
+    this.#config = opts.config;
+    this.#rib = opts.rib;
+    this.#createSession = opts.createSession;
+    this.#log = opts.logger ?? silentLogger;
+    const gr = opts.config.gracefulRestartTime > 0;
+    if (opts.config.kernel.enabled) {
+      if (opts.routes === undefined)
+        throw new TypeError('kernel sync is enabled but no route table was given');
+      this.#kernel = new KernelSync({
+        routes: opts.routes,
+        table: opts.config.kernel.table,
+        metric: opts.config.kernel.metric,
+        logger: this.#log,
+      });
+      this.#kernel.start({ keepStale: gr });
+    }
+    // A real restart is one that finds our previous run's routes still forwarding: only then
+    // may peers be told (restart bit) to keep ours, and only then do we wait for their EoR.
+    this.#restarting = gr && this.#kernel !== undefined && this.#kernel.stats().installed > 0;
+    const expected = this.#restarting
+      ? opts.config.peers
+          .filter((p) => p.gracefulRestart.enabled)
+          .flatMap((p) => p.families.map((family) => ({ peer: p.name, family })))
+      : [];
+    this.#convergence = new ConvergenceTracker(expected, opts.config.gracefulRestartTime * 1000, () =>
+      this.#sweep(),
+    );
+  }
+
+  /** Starts kernel sync, announcements, sessions and (if configured) the control socket. */
+  static async start(opts: BgpSpeakerOptions): Promise<BgpSpeaker> {
+    const speaker = new BgpSpeaker(opts);
+    speaker.#rib.onChange((change) => speaker.#onRibChange(change));
+    speaker.#rib.setLocalRoutes(opts.config.announcements.map(localRouteOf));
+    for (const peer of opts.config.peers) speaker.#startSession(peer);
+    if (opts.config.controlSocket !== undefined) {
+      speaker.#control = await ControlServer.listen(opts.config.controlSocket, {
+        peers: () => speaker.peers(),
+        routes: (prefix) => speaker.routes(prefix),
+      });
+    }
+    speaker.#log.info(
+      {
+        peers: opts.config.peers.length,
+        announcements: opts.config.announcements.length,
+        restarting: speaker.#restarting,
+      },
+      'bgp speaker started',
+    );
+    return speaker;
+  }
+
+  get restarting(): boolean {
+    return this.#restarting;
+  }
+
+  get converged(): boolean {
+    return this.#convergence.converged;
+  }
+
+  peers(): PeerStatus[] {
+    return [...this.#sessions.values()].map((s) => s.status());
+  }
+
+  routes(prefix?: string): readonly RouteStatus[] {
+    return this.#rib.routes(prefix);
+  }
+
+  /**
+   * Applies a new configuration: removed and changed peers' sessions stop (Cease), added and
+   * changed ones start, untouched sessions keep running; the announcement set is replaced and
+   * the RIB sends only the difference. Router id, AS, listener and kernel settings need a restart.
+   */
+  async reconfigure(config: SpeakerConfig): Promise<void> {
+    const fixed = ['routerId', 'localAs', 'listen', 'kernel', 'clusterId', 'controlSocket'] as const;
+    const moved = fixed.filter((k) => JSON.stringify(this.#config[k]) !== JSON.stringify(config[k]));
+    if (moved.length > 0) {
+      throw new SpeakerReconfigureError(`changing ${moved.join(', ')} needs a speaker restart`);
+    }
+    const changes = diffPeers(this.#config.peers, config.peers);
+    this.#config = config;
+    await Promise.all(
+      [...changes.removed, ...changes.changed].map(async (p) => {
+        const session = this.#sessions.get(p.name);
+        this.#sessions.delete(p.name);
+        this.#convergence.forget(p.name);
+        await session?.stop('Trellis peer configuration changed');
+      }),
+    );
+    for (const p of [...changes.added, ...changes.changed]) this.#startSession(p);
+    this.#rib.setLocalRoutes(config.announcements.map(localRouteOf));
+    this.#log.info(
+      { added: changes.added.length, removed: changes.removed.length, changed: changes.changed.length },
+      'bgp speaker reconfigured',
+    );
+  }
+
+  /**
+   * Stops every session with a Cease (admin shutdown). With graceful restart our kernel routes
+   * stay so forwarding continues across a restart; without it they are removed.
+   */
+  async stop(): Promise<void> {
+    this.#convergence.cancel();
+    await Promise.all([...this.#sessions.values()].map((s) => s.stop(SHUTDOWN_TEXT)));
+    this.#sessions.clear();
+    await this.#control?.close();
+    if (this.#kernel !== undefined) {
+      if (this.#config.gracefulRestartTime === 0) this.#kernel.removeAll();
+      else this.#kernel.flush();
+      this.#kernel.close();
+    }
+    this.#log.info('bgp speaker stopped');
+  }
+
+  #startSession(peer: PeerConfig): void {
+    const session = this.#createSession(peer, {
+      config: this.#config,
+      rib: this.#rib,
+      restarting: this.#restarting,
+      events: { endOfRib: (name, family) => this.#convergence.endOfRib(name, family) },
+    });
+    this.#sessions.set(peer.name, session);
+  }
+
+  #onRibChange(change: LocRibChange): void {
+    if (this.#kernel === undefined) return;
+    const route = kernelRouteOf(change);
+    if (route === undefined) this.#kernel.delete(`${change.prefix.addr}/${change.prefix.len}`);
+    else this.#kernel.set(route);
+  }
+
+  #sweep(): void {
+    if (this.#kernel === undefined) return;
+    const result = this.#kernel.sweepStale();
+    this.#log.info(
+      { removed: result.deleted, repaired: result.replaced, waitedFor: this.#convergence.waitingFor() },
+      'bgp: RIB converged, stale kernel routes swept',
+    );
+  }
+}

@@ -1,0 +1,37 @@
+// What the control API reports: sessions and the RIB, in JSON-friendly shapes.
+
+export interface PeerStatus {
+  readonly name: string;
+  readonly address: string;
+  readonly as: number;
+  /** RFC 4271 FSM state: Idle, Connect, Active, OpenSent, OpenConfirm, Established. */
+  readonly state: string;
+  /** Seconds since the session became Established; absent when it is not. */
+  readonly uptimeSeconds?: number;
+  readonly prefixesReceived: number;
+  readonly prefixesAccepted: number;
+  readonly prefixesAdvertised: number;
+  readonly lastError?: string;
+}
+
+export interface PathStatus {
+  readonly best: boolean;
+  /** Part of the ECMP set installed with the best path. */
+  readonly multipath: boolean;
+  /** Peer name, or 'local' for our own announcements. */
+  readonly from: string;
+  readonly nextHop: string;
+  readonly asPath: readonly number[];
+  readonly origin: string;
+  readonly localPref?: number;
+  readonly med?: number;
+  readonly communities: readonly string[];
+  readonly largeCommunities: readonly string[];
+  /** Kept from a restarting peer (graceful restart) until it re-sends or its timer fires. */
+  readonly stale: boolean;
+}
+
+export interface RouteStatus {
+  readonly prefix: string;
+  readonly paths: readonly PathStatus[];
+}
