@@ -6,6 +6,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { register as registerAgent } from '../../agent/daemon/command.js';
 import { register as registerLab } from '../../agent/lab/command.js';
 import { register as registerApply } from './commands/apply.js';
+import { register as registerBgp } from './commands/bgp.js';
 import { register as registerDelete } from './commands/delete.js';
 import { register as registerGet } from './commands/get.js';
 import { register as registerPolicy } from './commands/policy.js';
@@ -21,6 +22,7 @@ const COMMAND_GROUPS: readonly ((program: Command) => void)[] = [
   registerPolicy,
   registerAgent,
   registerLab,
+  registerBgp,
 ];
 
 function buildProgram(): Command {

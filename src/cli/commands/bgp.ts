@@ -1,0 +1,99 @@
+// `trellis bgp peers|routes`: ask a running speaker over its control socket and print sessions
+// or the RIB as a table or JSON.
+import type { Command } from 'commander';
+import { controlRequest, type PeerStatus, type RouteStatus } from '../../../bgp/speaker/index.js';
+import { UsageError } from '../errors.js';
+import { formatAge } from '../output.js';
+
+export const DEFAULT_BGP_SOCKET = '/run/trellis/bgp.sock';
+
+type BgpOutput = 'table' | 'json';
+
+function parseBgpOutput(value: string): BgpOutput {
+  if (value === 'table' || value === 'json') return value;
+  throw new UsageError(`unknown output format "${value}": expected table or json`);
+}
+
+function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: readonly string[]): string =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]! + 3)))
+      .join('')
+      .trimEnd();
+  return `${[header, ...rows].map(line).join('\n')}\n`;
+}
+
+const since = (seconds: number | undefined): string =>
+  seconds === undefined ? '-' : formatAge(new Date(0), new Date(seconds * 1000));
+
+export function renderPeers(peers: readonly PeerStatus[]): string {
+  if (peers.length === 0) return 'No peers configured.\n';
+  return table(
+    ['NAME', 'ADDRESS', 'AS', 'STATE', 'UPTIME', 'RECEIVED', 'ACCEPTED', 'ADVERTISED', 'LAST ERROR'],
+    peers.map((p) => [
+      p.name,
+      p.address,
+      String(p.as),
+      p.state,
+      since(p.uptimeSeconds),
+      String(p.prefixesReceived),
+      String(p.prefixesAccepted),
+      String(p.prefixesAdvertised),
+      p.lastError ?? '',
+    ]),
+  );
+}
+
+/** One row per path; `*` marks the best path, `=` the rest of its ECMP set, `S` stale paths. */
+export function renderRoutes(routes: readonly RouteStatus[]): string {
+  if (routes.length === 0) return 'No routes.\n';
+  const rows = routes.flatMap((r) =>
+    r.paths.map((p, i) => [
+      `${p.best ? '*' : p.multipath ? '=' : ' '}${p.stale ? 'S' : ' '}`,
+      i === 0 ? r.prefix : '',
+      p.nextHop,
+      p.from,
+      p.asPath.length === 0 ? '-' : p.asPath.join(' '),
+      p.origin,
+      p.localPref === undefined ? '' : String(p.localPref),
+      p.med === undefined ? '' : String(p.med),
+      [...p.communities, ...p.largeCommunities].join(' '),
+    ]),
+  );
+  return table(
+    ['', 'PREFIX', 'NEXT HOP', 'FROM', 'AS PATH', 'ORIGIN', 'LOCPREF', 'MED', 'COMMUNITIES'],
+    rows,
+  );
+}
+
+interface QueryOptions {
+  output: string;
+  socket: string;
+}
+
+export function register(program: Command): void {
+  const bgp = program.command('bgp').description('the BGP speaker: sessions and routes');
+  bgp
+    .command('peers')
+    .description('show BGP sessions: state, uptime, prefixes in/out, last error')
+    .option('-o, --output <format>', 'table|json', 'table')
+    .option('--socket <path>', 'control socket of the speaker', DEFAULT_BGP_SOCKET)
+    .action(async (opts: QueryOptions) => {
+      const format = parseBgpOutput(opts.output);
+      const peers = (await controlRequest(opts.socket, { method: 'peers' })) as PeerStatus[];
+      process.stdout.write(format === 'json' ? `${JSON.stringify(peers, null, 2)}\n` : renderPeers(peers));
+    });
+  bgp
+    .command('routes [prefix]')
+    .description('show the RIB: best and ECMP paths with attributes (all, or those for PREFIX)')
+    .option('-o, --output <format>', 'table|json', 'table')
+    .option('--socket <path>', 'control socket of the speaker', DEFAULT_BGP_SOCKET)
+    .action(async (prefix: string | undefined, opts: QueryOptions) => {
+      const format = parseBgpOutput(opts.output);
+      const request =
+        prefix === undefined ? { method: 'routes' as const } : { method: 'routes' as const, prefix };
+      const routes = (await controlRequest(opts.socket, request)) as RouteStatus[];
+      process.stdout.write(format === 'json' ? `${JSON.stringify(routes, null, 2)}\n` : renderRoutes(routes));
+    });
+}
