@@ -1,7 +1,7 @@
 // Keeps this node's host-gw routes equal to what the datastore says (agent/dataplane/node-routes.ts
 // decides, this file watches and programs). Every change is coalesced into one recomputation and
 // one batched netlink exchange; a periodic full resync repairs routes someone else removed.
-import type { Datastore, WatchHandle } from '../../src/datastore/types.js';
+import type { Datastore } from '../../src/datastore/types.js';
 import type { Logger } from '../../src/log.js';
 import { parseInterfaceAddress } from '../../src/net/index.js';
 import type { RouteNetlink } from '../../src/netlink/index.js';
@@ -9,6 +9,7 @@ import { TRELLIS_RT_PROTO } from '../../src/netlink/index.js';
 import type { TrellisNode } from '../../src/resources/index.js';
 import { desiredNodeRoutes, diffNodeRoutes, type NodeAddresses } from '../dataplane/node-routes.js';
 import { type IPAMBlock, KIND_BLOCK } from '../ipam/types.js';
+import { CoalescedTask, startReconcileLoop } from './coalesce.js';
 import type { AgentMetrics } from './metrics.js';
 
 export interface NodeRouteSyncOptions {
@@ -31,11 +32,8 @@ export interface SyncReport {
 
 export class NodeRouteSync {
   readonly #o: NodeRouteSyncOptions;
-  readonly #watches: WatchHandle[] = [];
-  #timer: NodeJS.Timeout | undefined;
-  #resync: NodeJS.Timeout | undefined;
-  #running: Promise<void> = Promise.resolve();
-  #stopped = false;
+  readonly #task: CoalescedTask;
+  #loop: { stop(): void } | undefined;
   /** Resolves once the first sync has programmed the kernel (for readiness). */
   readonly synced: Promise<void>;
   #markSynced: () => void = () => {};
@@ -45,43 +43,29 @@ export class NodeRouteSync {
     this.synced = new Promise((resolve) => {
       this.#markSynced = resolve;
     });
+    this.#task = new CoalescedTask(() => this.syncOnce(), {
+      delayMs: opts.coalesceMs ?? 20,
+      minIntervalMs: 0,
+      onError: (err) => {
+        opts.metrics?.errors.inc({ component: 'routes' });
+        opts.log.error({ err: err instanceof Error ? err.message : String(err) }, 'route sync failed');
+      },
+    });
   }
 
   start(): void {
-    const onEvent = (): void => this.schedule();
-    const onError = (err: Error): void => {
-      this.#o.log.warn({ err: err.message }, 'route watch failed; resyncing');
-      this.schedule();
-    };
-    for (const kind of [KIND_BLOCK, 'TrellisNode']) {
-      this.#watches.push(this.#o.datastore.watch(kind, {}, { onEvent, onError }));
-    }
-    this.#resync = setInterval(() => this.schedule(), this.#o.resyncMs ?? 30_000);
-    this.#resync.unref();
-    this.schedule();
+    this.#loop = startReconcileLoop({
+      datastore: this.#o.datastore,
+      kinds: [KIND_BLOCK, 'TrellisNode'],
+      task: this.#task,
+      resyncMs: this.#o.resyncMs ?? 30_000,
+      log: this.#o.log,
+    });
   }
 
   stop(): void {
-    this.#stopped = true;
-    for (const w of this.#watches) w.stop();
-    clearTimeout(this.#timer);
-    clearInterval(this.#resync);
-  }
-
-  schedule(): void {
-    if (this.#stopped || this.#timer !== undefined) return;
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined;
-      this.#running = this.#running.then(() =>
-        this.syncOnce().then(
-          () => undefined,
-          (err: unknown) => {
-            this.#o.metrics?.errors.inc({ component: 'routes' });
-            this.#o.log.error({ err: err instanceof Error ? err.message : String(err) }, 'route sync failed');
-          },
-        ),
-      );
-    }, this.#o.coalesceMs ?? 20);
+    this.#loop?.stop();
+    this.#task.stop();
   }
 
   /** One full reconciliation; also what tests call to wait for convergence. */

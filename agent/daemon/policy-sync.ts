@@ -9,11 +9,12 @@ import type { PolicyApplier } from '../../policy/apply/index.js';
 import { compilePolicies } from '../../policy/compile.js';
 import type { Pod } from '../../policy/model.js';
 import { renderPolicy } from '../../policy/render.js';
-import type { Datastore, Resource, WatchHandle } from '../../src/datastore/types.js';
+import type { Datastore, Resource } from '../../src/datastore/types.js';
 import type { Logger } from '../../src/log.js';
 import { hostVethName } from '../dataplane/naming.js';
 import type { IpamAllocator } from '../ipam/allocator.js';
 import { KIND_BLOCK } from '../ipam/types.js';
+import { CoalescedTask, startReconcileLoop } from './coalesce.js';
 import type { AgentMetrics } from './metrics.js';
 import { POLICY_INPUT_KINDS, PolicyInputs } from './policy-inputs.js';
 
@@ -28,16 +29,16 @@ export interface PolicySyncOptions {
   resyncMs?: number;
   /** How long changes are gathered before one pass. Default 20 ms. */
   coalesceMs?: number;
+  /** Earliest start of a pass after the previous one. Default 100 ms. */
+  minIntervalMs?: number;
 }
 
 export class PolicySync {
   readonly #o: PolicySyncOptions;
   readonly #inputs = new PolicyInputs();
-  readonly #watches: WatchHandle[] = [];
-  #timer: NodeJS.Timeout | undefined;
-  #resync: NodeJS.Timeout | undefined;
-  #running: Promise<void> = Promise.resolve();
-  #stopped = false;
+  readonly #task: CoalescedTask;
+  #loop: { stop(): void } | undefined;
+  #repairTimer: NodeJS.Timeout | undefined;
   /** Resolves after the first successful apply (readiness). */
   readonly programmed: Promise<void>;
   #markProgrammed: () => void = () => {};
@@ -47,44 +48,37 @@ export class PolicySync {
     this.programmed = new Promise((resolve) => {
       this.#markProgrammed = resolve;
     });
+    this.#task = new CoalescedTask(() => this.syncOnce(), {
+      delayMs: opts.coalesceMs ?? 20,
+      // A pass costs a few iptables-restore/ipset processes; a burst of pod starts shares them.
+      minIntervalMs: opts.minIntervalMs ?? 100,
+      onError: (err) => {
+        opts.metrics?.errors.inc({ component: 'policy' });
+        opts.log.error(
+          { err: err instanceof Error ? err.message : String(err) },
+          'policy apply failed; previous ruleset stays in force',
+        );
+      },
+    });
   }
 
   async start(): Promise<void> {
     await this.#o.applier.ensureFailClosed();
-    const onEvent = (): void => this.schedule();
-    const onError = (err: Error): void => {
-      this.#o.log.warn({ err: err.message }, 'policy watch failed; re-reading');
-      this.schedule();
-    };
-    for (const kind of [...POLICY_INPUT_KINDS, KIND_BLOCK]) {
-      this.#watches.push(this.#o.datastore.watch(kind, {}, { onEvent, onError }));
-    }
-    this.#resync = setInterval(() => void this.#repair(), this.#o.resyncMs ?? 90_000);
-    this.#resync.unref();
-    this.schedule();
+    this.#loop = startReconcileLoop({
+      datastore: this.#o.datastore,
+      kinds: [...POLICY_INPUT_KINDS, KIND_BLOCK],
+      task: this.#task,
+      // Level-triggered passes re-read the datastore; the kernel side is repaired by resync.
+      resyncMs: 60_000,
+      log: this.#o.log,
+    });
+    this.#repairTimer = setInterval(() => void this.#repair(), this.#o.resyncMs ?? 90_000);
+    this.#repairTimer.unref();
   }
 
   stop(): void {
-    this.#stopped = true;
-    for (const w of this.#watches) w.stop();
-    clearTimeout(this.#timer);
-    clearInterval(this.#resync);
-  }
-
-  schedule(): void {
-    if (this.#stopped || this.#timer !== undefined) return;
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined;
-      this.#running = this.#running.then(() =>
-        this.syncOnce().catch((err: unknown) => {
-          this.#o.metrics?.errors.inc({ component: 'policy' });
-          this.#o.log.error(
-            { err: err instanceof Error ? err.message : String(err) },
-            'policy apply failed; previous ruleset stays in force',
-          );
-        }),
-      );
-    }, this.#o.coalesceMs ?? 20);
+    this.#loop?.stop();
+    clearInterval(this.#repairTimer);
   }
 
   /** One full pass: read, compile, apply what differs. */
