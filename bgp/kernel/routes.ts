@@ -1,6 +1,7 @@
 // Pure translation between the routes the RIB wants in the kernel and netlink route specs,
 // and the comparison that decides whether a kernel route already forwards as wanted.
-import type { IpFamily, NextHopSpec, RouteInfo, RouteSpec } from '../../src/netlink/index.js';
+import type { IpFamily, NextHopSpec, RouteSpec } from '../../src/netlink/index.js';
+import { TRELLIS_BGP_RT_PROTO } from './protocol.js';
 
 /** One next hop of a best path (or of an ECMP set). */
 export interface KernelNextHop {
@@ -46,12 +47,13 @@ export function toRouteSpec(route: KernelRoute, place: KernelPlacement): RouteSp
 }
 
 /** The spec that deletes exactly this kernel route (ours, in our table, at its metric). */
-export function toDeleteSpec(route: RouteInfo): RouteSpec {
+export function toDeleteSpec(route: RouteSpec): RouteSpec {
   return {
     family: route.family,
     dst: route.dst,
-    protocol: route.protocol,
-    table: route.table,
+    // Never unset: a delete without a protocol would match another reconciler's route.
+    protocol: route.protocol ?? TRELLIS_BGP_RT_PROTO,
+    ...(route.table === undefined ? {} : { table: route.table }),
     ...(route.metric === undefined ? {} : { metric: route.metric }),
   };
 }
@@ -60,7 +62,9 @@ function hopKey(gateway: string | undefined, ifindex: number | undefined): strin
   return `${gateway ?? ''}%${ifindex ?? ''}`;
 }
 
-function uniqueNextHops(hops: readonly KernelNextHop[]): KernelNextHop[] {
+function uniqueNextHops(hops: readonly KernelNextHop[]): readonly KernelNextHop[] {
+  // Most routes have one next hop; skip the map and sort on the 100k-route path.
+  if (hops.length === 1) return hops;
   const seen = new Map<string, KernelNextHop>();
   for (const h of hops) seen.set(hopKey(h.gateway, h.ifindex), h);
   return [...seen.values()].sort((a, b) =>
@@ -72,7 +76,7 @@ function uniqueNextHops(hops: readonly KernelNextHop[]): KernelNextHop[] {
  * True when the kernel route already forwards `route`'s way: same gateways, and the same
  * interface wherever we chose one (without one the kernel picks it, so any is fine).
  */
-export function forwardsAs(route: KernelRoute, info: RouteInfo): boolean {
+export function forwardsAs(route: KernelRoute, info: RouteSpec): boolean {
   const installed =
     info.multipath !== undefined
       ? info.multipath.map((h) => ({ gateway: h.gateway, oif: h.oif }))

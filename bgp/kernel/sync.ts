@@ -15,6 +15,7 @@ import type {
   RouteBatchResult,
   RouteFilter,
   RouteInfo,
+  RouteSpec,
 } from '../../src/netlink/index.js';
 import { TRELLIS_BGP_RT_PROTO } from './protocol.js';
 import {
@@ -76,9 +77,9 @@ export class KernelSync {
   readonly #log: Logger;
   readonly #desired = new Map<string, KernelRoute>();
   /** Our routes at our metric, by dst: the kernel's state as of the last dump plus our batches. */
-  readonly #installed = new Map<string, RouteInfo>();
+  readonly #installed = new Map<string, RouteSpec>();
   /** Our protocol in our table at another metric (an older configuration): removed at the sweep. */
-  #strays: RouteInfo[] = [];
+  #strays: RouteSpec[] = [];
   readonly #pending = new Set<string>();
   readonly #failed = new Map<string, NetlinkError>();
   #converged = true;
@@ -257,13 +258,7 @@ export class KernelSync {
         return;
       }
       this.#failed.delete(dst);
-      this.#installed.set(dst, {
-        ...o.route,
-        type: 'unicast',
-        protocol: this.#place.protocol,
-        table: this.#place.table,
-        scope: 'universe',
-      });
+      this.#installed.set(dst, o.route);
       replaced++;
     });
     if (failed.length > 0) {

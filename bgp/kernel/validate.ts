@@ -13,6 +13,20 @@ function canonicalPrefix(text: string): { family: 4 | 6; canonical: string } | u
   }
 }
 
+/** Gateways already checked: a full table has 100k routes but only a handful of next hops. */
+const knownGateways = new Map<string, 4 | 6 | undefined>();
+const MAX_KNOWN_GATEWAYS = 4096;
+
+function isGateway(text: string, family: 4 | 6): boolean {
+  let known = knownGateways.get(text);
+  if (known === undefined && !knownGateways.has(text)) {
+    known = canonicalPrefix(`${text}/${text.includes(':') ? 128 : 32}`)?.family;
+    if (knownGateways.size >= MAX_KNOWN_GATEWAYS) knownGateways.clear();
+    knownGateways.set(text, known);
+  }
+  return known === family;
+}
+
 /** Throws KernelRouteError naming the field unless `route` can be installed as given. */
 export function checkKernelRoute(route: KernelRoute): void {
   const dst = canonicalPrefix(route.dst);
@@ -27,8 +41,7 @@ export function checkKernelRoute(route: KernelRoute): void {
   }
   if (route.nextHops.length === 0) throw new KernelRouteError(`route ${route.dst}: no next hop`);
   for (const [i, hop] of route.nextHops.entries()) {
-    const gw = canonicalPrefix(`${hop.gateway}/${route.family === 4 ? 32 : 128}`);
-    if (gw === undefined || gw.family !== route.family) {
+    if (!isGateway(hop.gateway, route.family)) {
       throw new KernelRouteError(
         `route ${route.dst}: nextHops[${i}].gateway "${hop.gateway}" is not an IPv${route.family} address`,
       );
