@@ -33,6 +33,7 @@ import {
   KIND_BLOCK,
   KIND_POOL,
 } from './types.js';
+import { WriteCombiner } from './write-combiner.js';
 
 export interface AssignRequest {
   /** One per attachment: containerID + ifname (see attachmentHandle). */
@@ -81,7 +82,9 @@ const FAMILY_KEY = { 4: 'v4', 6: 'v6' } as const;
 export class IpamAllocator {
   private readonly retry: RetryPolicy;
   private readonly log: Logger;
-  private readonly nodeMutex = new KeyedMutex();
+  /** One assign per handle at a time keeps assign idempotent within this process. */
+  private readonly handleMutex = new KeyedMutex();
+  private readonly blocks: WriteCombiner<IPAMBlockSpec>;
 
   constructor(
     private readonly ds: Datastore,
@@ -89,6 +92,18 @@ export class IpamAllocator {
   ) {
     this.retry = { ...DEFAULT_RETRY, ...opts.retry };
     this.log = opts.logger ?? silentLogger;
+    this.blocks = new WriteCombiner<IPAMBlockSpec>({
+      read: async (name) => {
+        const cur = await this.ds.get<IPAMBlock>(KIND_BLOCK, name);
+        if (cur === undefined) return undefined;
+        checkBlock(cur.spec, ordinalCount(cur.spec.cidr));
+        return {
+          state: cur.spec,
+          write: async (spec) => void (await this.ds.update<IPAMBlock>({ ...cur, spec })),
+        };
+      },
+      retry: (what, attempt) => retryOnConflict(what, attempt, this.retry),
+    });
   }
 
   /**
@@ -105,7 +120,7 @@ export class IpamAllocator {
     if (req.v6 ?? false) families.push(6);
     if (families.length === 0) throw new IpamRequestError('request asks for neither IPv4 nor IPv6');
 
-    return this.nodeMutex.run(req.node, async () => {
+    return this.handleMutex.run(req.handle, async () => {
       // One snapshot serves the idempotency check and block choice; every write re-reads its
       // block anyway, so a stale snapshot costs at most a wasted attempt, never correctness.
       const snapshot = await this.listBlocks();
@@ -354,26 +369,19 @@ export class IpamAllocator {
   }
 
   /**
-   * Read-modify-CAS of one block, retried on conflict. `change` sees a validated fresh spec
-   * and returns the new spec (undefined: write nothing) plus a value to hand back. Returns
-   * undefined if the block does not exist.
+   * Read-modify-CAS of one block, retried on conflict and combined with concurrent changes to
+   * the same block (write-combiner.ts). `change` sees a validated fresh spec and returns the new
+   * spec (undefined: write nothing) plus a value to hand back. Returns undefined if the block
+   * does not exist.
    */
-  private async modifyBlock<T>(
+  private modifyBlock<T>(
     name: string,
     change: (spec: IPAMBlockSpec) => { spec: IPAMBlockSpec | undefined; value: T },
   ): Promise<T | undefined> {
-    return retryOnConflict(
-      `updating IPAMBlock ${name}`,
-      async () => {
-        const cur = await this.ds.get<IPAMBlock>(KIND_BLOCK, name);
-        if (cur === undefined) return undefined;
-        checkBlock(cur.spec, ordinalCount(cur.spec.cidr));
-        const { spec, value } = change(cur.spec);
-        if (spec !== undefined) await this.ds.update<IPAMBlock>({ ...cur, spec });
-        return value;
-      },
-      this.retry,
-    );
+    return this.blocks.modify(name, (spec) => {
+      const r = change(spec);
+      return { state: r.spec, value: r.value };
+    });
   }
 
   private async listBlocks(): Promise<IPAMBlock[]> {
