@@ -4,6 +4,7 @@
 // config on stdin, result JSON on stdout). Routes between nodes come from host-gw mode.
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { formatTable } from '../../src/cli/table.js';
 import { labDown } from '../../src/lab/index.js';
 import type { Logger } from '../../src/log.js';
 import { type AddedPod, Cluster } from './cluster.js';
@@ -125,7 +126,7 @@ export function formatReport(report: DemoReport): string {
   const lines: string[] = [];
   lines.push(
     'NODES',
-    table(
+    formatTable(
       ['node', 'address', 'ipv6'],
       report.nodes.map((n) => [n.name, n.ipv4, n.ipv6]),
     ),
@@ -133,7 +134,7 @@ export function formatReport(report: DemoReport): string {
   );
   lines.push(
     'PODS',
-    table(
+    formatTable(
       ['pod', 'node', 'ipv4', 'ipv6', 'host veth'],
       report.pods.map((p) => [p.name, p.node, p.ipv4, p.ipv6, p.hostIfname]),
     ),
@@ -147,7 +148,7 @@ export function formatReport(report: DemoReport): string {
   };
   lines.push(
     'REACHABILITY (ping ipv4/ipv6, row = from, column = to)',
-    table(
+    formatTable(
       ['from \\ to', ...names],
       names.map((f) => [f, ...names.map((t) => cell(f, t))]),
     ),
@@ -160,14 +161,4 @@ export function formatReport(report: DemoReport): string {
       : `${failed} pod pairs FAILED`,
   );
   return lines.join('\n');
-}
-
-function table(header: string[], rows: string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const fmt = (r: string[]): string =>
-    r
-      .map((c, i) => c.padEnd(widths[i] ?? 0))
-      .join('  ')
-      .trimEnd();
-  return [fmt(header), ...rows.map(fmt)].join('\n');
 }

@@ -1,8 +1,10 @@
 // Rendering objects for `get`: a table from the kind's printer columns, YAML or JSON.
+
 import { stringify } from 'yaml';
 import type { Resource } from '../datastore/types.js';
 import type { KindInfo, PrinterColumn } from '../resources/index.js';
 import { UsageError } from './errors.js';
+import { formatTable } from './table.js';
 
 export type OutputFormat = 'table' | 'yaml' | 'json';
 export const OUTPUT_FORMATS: readonly OutputFormat[] = ['table', 'yaml', 'json'];
@@ -62,13 +64,7 @@ export function renderTable(info: KindInfo, items: readonly Resource[], now: Dat
     obj.metadata.name,
     ...info.printerColumns.map((c) => cell(obj, c, now)),
   ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: readonly string[]): string =>
-    cells
-      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]! + 3)))
-      .join('')
-      .trimEnd();
-  return `${[header, ...rows].map(line).join('\n')}\n`;
+  return `${formatTable(header, rows)}\n`;
 }
 
 /** A single object renders as itself; several as a YAML stream or a JSON List, both re-appliable. */

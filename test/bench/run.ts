@@ -2,7 +2,7 @@
 // prints their tables. Add a section by implementing BenchSection and listing it here.
 import { cniSection } from './cni.js';
 import { policySection } from './policy.js';
-import { type BenchSection, formatTable } from './section.js';
+import { type BenchSection, formatBenchTable } from './section.js';
 
 const SECTIONS: readonly BenchSection[] = [cniSection, policySection];
 
@@ -16,7 +16,7 @@ async function main(): Promise<void> {
   }
   for (const section of SECTIONS) {
     if (wanted.length > 0 && !wanted.includes(section.name)) continue;
-    for (const table of await section.run()) console.log(`${formatTable(table)}\n`);
+    for (const table of await section.run()) console.log(`${formatBenchTable(table)}\n`);
   }
 }
 

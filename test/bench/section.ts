@@ -1,6 +1,8 @@
 // A benchmark section: something that measures and returns tables. `run.ts` runs the registered
 // sections in order and prints their tables; a section cleans up after itself.
 
+import { formatTable } from '../../src/cli/table.js';
+
 export interface BenchTable {
   title: string;
   columns: string[];
@@ -22,12 +24,8 @@ export function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1]!;
 }
 
-export function formatTable(t: BenchTable): string {
-  const widths = t.columns.map((c, i) => Math.max(c.length, ...t.rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: readonly string[]): string =>
-    cells
-      .map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0)))
-      .join('  ')
-      .trimEnd();
-  return [t.title, line(t.columns), ...t.rows.map(line), ...(t.notes ?? []).map((n) => `  ${n}`)].join('\n');
+export function formatBenchTable(t: BenchTable): string {
+  const align = t.columns.map((_, i): 'left' | 'right' => (i === 0 ? 'left' : 'right'));
+  const body = formatTable(t.columns, t.rows, { gap: 2, align });
+  return [t.title, body, ...(t.notes ?? []).map((n) => `  ${n}`)].join('\n');
 }

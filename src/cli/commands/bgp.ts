@@ -1,9 +1,11 @@
 // `trellis bgp peers|routes`: ask a running speaker over its control socket and print sessions
 // or the RIB as a table or JSON.
+
 import type { Command } from 'commander';
 import { controlRequest, type PeerStatus, type RouteStatus } from '../../../bgp/speaker/index.js';
 import { UsageError } from '../errors.js';
 import { formatAge } from '../output.js';
+import { formatTable } from '../table.js';
 
 export const DEFAULT_BGP_SOCKET = '/run/trellis/bgp.sock';
 
@@ -14,15 +16,8 @@ function parseBgpOutput(value: string): BgpOutput {
   throw new UsageError(`unknown output format "${value}": expected table or json`);
 }
 
-function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: readonly string[]): string =>
-    cells
-      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]! + 3)))
-      .join('')
-      .trimEnd();
-  return `${[header, ...rows].map(line).join('\n')}\n`;
-}
+const table = (header: readonly string[], rows: readonly (readonly string[])[]): string =>
+  `${formatTable(header, rows)}\n`;
 
 const since = (seconds: number | undefined): string =>
   seconds === undefined ? '-' : formatAge(new Date(0), new Date(seconds * 1000));
