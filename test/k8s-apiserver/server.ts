@@ -41,6 +41,8 @@ export type Verb = keyof RequestCounts;
 
 export class ApiServerStandIn {
   readonly counts: RequestCounts = { list: 0, watch: 0, get: 0, create: 0, update: 0, delete: 0 };
+  /** Failure answers sent, by Status reason (Conflict, AlreadyExists, NotFound...). */
+  readonly failures: Record<string, number> = {};
   /** Added to every request before it is served. */
   latencyMs = 0;
   private readonly store: ObjectStore;
@@ -116,6 +118,22 @@ export class ApiServerStandIn {
     return this.store.inject(info, obj);
   }
 
+  /** Deletes an object in storage directly, as another API server replica would. */
+  remove(apiVersion: string, kind: string, name: string, namespace?: string): void {
+    const info = allKinds.find((k) => k.apiVersion === apiVersion && k.kind === kind);
+    if (info === undefined) throw new Error(`stand-in does not serve ${apiVersion} ${kind}`);
+    const route: Route = { info, group: apiVersion.includes('/') ? apiVersion.split('/')[0]! : '' };
+    if (namespace !== undefined) route.namespace = namespace;
+    const outcome = this.store.delete(route, name, {});
+    if ('fail' in outcome) throw new Error(outcome.fail.message);
+  }
+
+  /** Ends every open watch stream, as the apiserver does on its watch timeout or a rolling restart. */
+  dropWatches(): void {
+    for (const w of this.watches) w.res.destroy();
+    this.watches.clear();
+  }
+
   /** Number of watch connections open right now. */
   get openWatches(): number {
     return this.watches.size;
@@ -174,7 +192,10 @@ export class ApiServerStandIn {
 
   private count(verb: Verb, res: ServerResponse, outcome: ReturnType<ObjectStore['get']>, okCode = 200) {
     this.counts[verb] += 1;
-    if ('fail' in outcome) return send(res, outcome.fail);
+    if ('fail' in outcome) {
+      this.failures[outcome.fail.reason] = (this.failures[outcome.fail.reason] ?? 0) + 1;
+      return send(res, outcome.fail);
+    }
     return send(res, outcome.ok, okCode);
   }
 

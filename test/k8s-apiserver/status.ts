@@ -41,7 +41,12 @@ const failure = (code: number, reason: string, message: string, details?: Status
   code,
 });
 
-const detailsOf = (r: ResourceRef): StatusDetails => ({ name: r.name, group: r.group, kind: r.plural });
+/** Empty fields are left out, as Go's omitempty does (core kinds have no group). */
+const detailsOf = (r: ResourceRef): StatusDetails => ({
+  name: r.name,
+  ...(r.group === '' ? {} : { group: r.group }),
+  kind: r.plural,
+});
 
 export const notFound = (r: ResourceRef): Status =>
   failure(404, 'NotFound', `${qualified(r)} not found`, detailsOf(r));
