@@ -1,0 +1,42 @@
+// Prefix-list matching: is a route's prefix inside an entry's prefix, with an accepted length?
+import type { Prefix } from '../codec/index.js';
+import { parseIPv4, writeIPv6 } from '../codec/ip.js';
+import type { PrefixListEntry } from './model.js';
+
+const bitsOf = (p: Prefix): 32 | 128 => (p.family === 'ipv4' ? 32 : 128);
+
+/** The accepted route lengths of an entry (see PrefixListEntry). */
+export function lengthRange(entry: PrefixListEntry): { readonly min: number; readonly max: number } {
+  const { ge, le } = entry;
+  if (ge === undefined && le === undefined) return { min: entry.prefix.len, max: entry.prefix.len };
+  return { min: ge ?? entry.prefix.len, max: le ?? bitsOf(entry.prefix) };
+}
+
+const a6 = Buffer.alloc(16);
+const b6 = Buffer.alloc(16);
+
+/** `inner` lies within `outer` (same family, first outer.len bits equal, inner at least as long). */
+export function covers(outer: Prefix, inner: Prefix): boolean {
+  if (outer.family !== inner.family || inner.len < outer.len) return false;
+  if (outer.len === 0) return true;
+  if (outer.family === 'ipv4') {
+    const shift = 32 - outer.len;
+    // Division instead of >>> keeps the values unsigned for /1.
+    return (
+      Math.floor(parseIPv4(outer.addr)! / 2 ** shift) === Math.floor(parseIPv4(inner.addr)! / 2 ** shift)
+    );
+  }
+  writeIPv6(outer.addr, a6, 0);
+  writeIPv6(inner.addr, b6, 0);
+  const whole = outer.len >>> 3;
+  if (a6.compare(b6, 0, whole, 0, whole) !== 0) return false;
+  const rest = outer.len & 7;
+  if (rest === 0) return true;
+  const mask = (0xff << (8 - rest)) & 0xff;
+  return (a6[whole]! & mask) === (b6[whole]! & mask);
+}
+
+export function entryMatches(entry: PrefixListEntry, route: Prefix): boolean {
+  const { min, max } = lengthRange(entry);
+  return route.len >= min && route.len <= max && covers(entry.prefix, route);
+}
