@@ -245,7 +245,7 @@ export class BgpSession {
       (err: unknown) => {
         if (abort.signal.aborted) return;
         this.#dialing = undefined;
-        this.#lastError = `connect: ${err instanceof Error ? err.message : String(err)}`;
+        this.#lastError = err instanceof Error ? err.message : String(err);
         this.#log.debug({ err }, 'connect failed');
         this.#failures++;
         this.#scheduleRetry();
