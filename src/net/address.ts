@@ -1,9 +1,9 @@
-// An IP address as (family, unsigned integer). Parsing and formatting go through ipaddr.js;
-// the integer form makes ordinal arithmetic and ordering trivial for both families.
-import ipaddr from 'ipaddr.js';
+// An IP address as (family, unsigned integer). Text goes through the byte-level parser and
+// formatter in bytes.ts; the integer form makes ordinal arithmetic and ordering trivial for both
+// families.
+import { formatAddressBytes, parseAddressBytes } from './bytes.js';
 import { InvalidAddressError } from './errors.js';
-
-export type IPFamily = 4 | 6;
+import { familyBits, type IPFamily } from './family.js';
 
 /** What to do with an IPv4-mapped IPv6 address (`::ffff:a.b.c.d`). */
 export type V4MappedPolicy = 'reject' | 'unmap' | 'keep';
@@ -20,8 +20,6 @@ export interface ParseAddressOptions {
 
 const V4_MAPPED_PREFIX = 0xffffn << 32n;
 const V4_MAPPED_MASK = ~((1n << 32n) - 1n) & ((1n << 128n) - 1n);
-
-export const familyBits = (family: IPFamily): 32 | 128 => (family === 4 ? 32 : 128);
 
 export class IPAddress {
   private constructor(
@@ -93,12 +91,14 @@ export class IPAddress {
     return out;
   }
 
-  /** Canonical text: dotted quad, or RFC 5952 (mapped addresses keep their dotted tail). */
+  /**
+   * Canonical text: dotted quad, or RFC 5952. A mapped address keeps its dotted tail (RFC 5952
+   * section 5) because it only survives parsing by request and is then shown to a human.
+   */
   toString(): string {
-    const bytes = Array.from(this.toBytes());
-    if (this.family === 4) return bytes.join('.');
-    if (this.isIPv4Mapped()) return `::ffff:${bytes.slice(12).join('.')}`;
-    return (ipaddr.fromByteArray(bytes) as ipaddr.IPv6).toRFC5952String();
+    const bytes = this.toBytes();
+    if (this.isIPv4Mapped()) return `::ffff:${formatAddressBytes(bytes, 12, 4)}`;
+    return formatAddressBytes(bytes, 0, this.family);
   }
 
   equals(other: IPAddress): boolean {
@@ -116,37 +116,16 @@ function parseRaw(text: string): IPAddress {
   if (text.includes('%')) {
     throw new InvalidAddressError(text, 'zone', 'zone identifiers (%...) are not allowed here');
   }
-  if (text.includes(':')) {
-    const hexOnly = dottedTailToHex(text);
-    if (hexOnly === undefined || !ipaddr.IPv6.isValid(hexOnly)) {
-      throw new InvalidAddressError(text, 'syntax', 'not a valid IPv6 address');
-    }
-    return IPAddress.fromBytes(ipaddr.IPv6.parse(hexOnly).toByteArray());
-  }
-  // ipaddr.js also accepts 'classful' forms (10.1, 0x0a.1.2.3, 012.1.2.3) that inet_aton
-  // reads differently from what a human means; only the four-part decimal form is accepted.
-  if (!ipaddr.IPv4.isValidFourPartDecimal(text)) {
+  const isV6 = text.includes(':');
+  const parsed = parseAddressBytes(text, isV6 ? 6 : 4);
+  if (parsed === undefined) {
     throw new InvalidAddressError(
       text,
       'syntax',
-      'not a dotted-quad IPv4 address (a.b.c.d, no leading zeros)',
+      isV6 ? 'not a valid IPv6 address' : 'not a dotted-quad IPv4 address (a.b.c.d, no leading zeros)',
     );
   }
-  return IPAddress.fromBytes(ipaddr.IPv4.parse(text).toByteArray());
-}
-
-/**
- * Rewrites an embedded dotted-quad tail (`::1.2.3.4`) into two hex groups. ipaddr.js 2.5 reads
- * `::a.b.c.d` (IPv4-compatible, RFC 4291 2.5.5.1) as `::ffff:a.b.c.d`, i.e. a different address.
- * undefined when the tail is not a valid dotted quad.
- */
-function dottedTailToHex(text: string): string | undefined {
-  const cut = text.lastIndexOf(':');
-  const tail = text.slice(cut + 1);
-  if (!tail.includes('.')) return text;
-  if (!ipaddr.IPv4.isValidFourPartDecimal(tail)) return undefined;
-  const [a, b, c, d] = ipaddr.IPv4.parse(tail).octets as [number, number, number, number];
-  return `${text.slice(0, cut + 1)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  return IPAddress.fromBytes(parsed.bytes);
 }
 
 export const parseAddress = (text: string, opts?: ParseAddressOptions): IPAddress =>

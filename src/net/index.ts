@@ -1,8 +1,7 @@
-// The address core: parse, normalise and do arithmetic on IPv4/IPv6 addresses and prefixes.
+// The address core: parse, normalise and do arithmetic on IPv4/IPv6 addresses and prefixes, and
+// the byte-level text <-> wire-bytes fast path that codecs use.
 export {
-  familyBits,
   IPAddress,
-  type IPFamily,
   isAddress,
   normalizeAddress,
   type ParseAddressOptions,
@@ -11,11 +10,23 @@ export {
 } from './address.js';
 export { blockName, blockOf, carveBlocks, parseBlockName } from './blocks.js';
 export {
+  type AddressBytes,
+  type CidrBytes,
+  formatAddressBytes,
+  hasHostBitsAt,
+  parseAddressBytes,
+  parseCidrBytes,
+  parseIPv4Number,
+  parsePrefixLength,
+  writeAddressBytes,
+} from './bytes.js';
+export {
   type AddressErrorCode,
   InvalidAddressError,
   InvalidPrefixError,
   type PrefixErrorCode,
 } from './errors.js';
+export { familyBits, familyBytes, type IPFamily } from './family.js';
 export {
   hasHostBits,
   type InterfaceAddress,

@@ -1,13 +1,9 @@
 // A CIDR prefix (network address + length) for either family, with the arithmetic IPAM needs:
 // ordinals inside the prefix, subnet carving, containment and overlap.
-import {
-  type IPAddress as Address,
-  familyBits,
-  IPAddress,
-  type IPFamily,
-  type V4MappedPolicy,
-} from './address.js';
+import { type IPAddress as Address, IPAddress, type V4MappedPolicy } from './address.js';
+import { parsePrefixLength } from './bytes.js';
 import { InvalidAddressError, InvalidPrefixError } from './errors.js';
+import { familyBits, type IPFamily } from './family.js';
 
 export interface ParsePrefixOptions {
   /** Default 'reject': `10.0.0.1/24` names a host, not a network, and is probably a typo. */
@@ -15,8 +11,6 @@ export interface ParsePrefixOptions {
   v4Mapped?: V4MappedPolicy;
   family?: IPFamily;
 }
-
-const LENGTH_SYNTAX = /^(0|[1-9][0-9]{0,2})$/;
 
 const hostMask = (bits: number, length: number): bigint => (1n << BigInt(bits - length)) - 1n;
 
@@ -168,7 +162,6 @@ function splitCidr(text: string, opts: ParsePrefixOptions): { address: Address; 
   if (slash < 0 || slash !== text.lastIndexOf('/')) {
     throw new InvalidPrefixError(text, 'syntax', 'expected ADDRESS/LENGTH');
   }
-  const lengthText = text.slice(slash + 1);
   let address: Address;
   try {
     address = IPAddress.parse(text.slice(0, slash), {
@@ -180,8 +173,8 @@ function splitCidr(text: string, opts: ParsePrefixOptions): { address: Address; 
     throw e;
   }
   const bits = address.bits;
-  const length = LENGTH_SYNTAX.test(lengthText) ? Number(lengthText) : Number.NaN;
-  if (!(length <= bits)) {
+  const length = parsePrefixLength(text, slash + 1);
+  if (length === undefined || length > bits) {
     throw new InvalidPrefixError(
       text,
       'length',
