@@ -1,5 +1,6 @@
 // Pure builders and decoders for route (RTM_*ROUTE) messages, including ECMP (RTA_MULTIPATH).
-import { formatIp, hasHostBits, type IpFamily, parseCidr, parseIp } from './address.js';
+import { familyBytes, formatAddressBytes, hasHostBitsAt } from '../net/index.js';
+import { type IpFamily, parseCidr, parseIp } from './address.js';
 import { familyValue } from './address-messages.js';
 import {
   align4,
@@ -240,7 +241,7 @@ function encodeMultipath(spec: RouteSpec, hops: readonly NextHopSpec[], flags: n
 export function routeRequest(op: RouteOp, spec: RouteSpec): NetlinkRequest {
   const af = familyValue(spec.family);
   const dst = parseCidr(spec.dst, spec.family);
-  if (hasHostBits(dst.bytes, dst.prefixLen)) {
+  if (hasHostBitsAt(dst.bytes, 0, dst.family, dst.prefixLen)) {
     throw new NetlinkInputError(`route ${spec.dst}: host bits set beyond /${dst.prefixLen}`);
   }
   const table = spec.table ?? RT_TABLE_MAIN;
@@ -322,18 +323,16 @@ export function decodeRoute(msg: NlMessage): RouteInfo {
   if (family === undefined) throw new NetlinkDecodeError(`route of address family ${hdr.family}`, 16);
   const type = ROUTE_TYPES[hdr.type];
   if (type === undefined) throw new NetlinkDecodeError(`unknown route type ${hdr.type}`, 16);
-  const width = family === 4 ? 4 : 16;
+  const width = familyBytes(family);
   const addrAt = (at: number, length: number): string => {
     if (length !== width) throw new NetlinkDecodeError(`IPv${family} address of ${length} bytes`, at);
-    // IPv4 straight from the buffer: a subarray per address costs more than the formatting.
-    return width === 4
-      ? `${p[at]}.${p[at + 1]}.${p[at + 2]}.${p[at + 3]}`
-      : formatIp(p.subarray(at, at + length));
+    // Straight from the buffer: a subarray per address costs more than formatting an IPv4 one.
+    return formatAddressBytes(p, at, family);
   };
   const addr = (bytes: Uint8Array): string => {
     if (bytes.length !== width)
       throw new NetlinkDecodeError(`IPv${family} address of ${bytes.length} bytes`, 0);
-    return formatIp(bytes);
+    return formatAddressBytes(bytes, 0, family);
   };
   const u32 = (at: number, length: number, what: string): number => {
     if (length < 4) throw new NetlinkDecodeError(`${what}: need 4 bytes, have ${length}`, at);

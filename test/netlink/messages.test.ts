@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { formatIp, hasHostBits, parseCidr, parseIp } from '../../src/netlink/address.js';
+import { formatIp, parseCidr, parseIp } from '../../src/netlink/address.js';
 import { decodeAddress, newAddressRequest } from '../../src/netlink/address-messages.js';
 import {
   attrMap,
@@ -122,19 +122,10 @@ function expectedInfo(spec: RouteSpec): RouteInfo {
 
 describe('netlink/messages', () => {
   describe('addresses', () => {
-    it('parses dotted quads strictly', () => {
+    it('refuses malformed addresses with NetlinkInputError (the grammar is tested in test/net)', () => {
       assert.deepEqual(Array.from(parseIp('10.0.255.1').bytes), [10, 0, 255, 1]);
-      for (const bad of [
-        '10.0.0',
-        '10.0.0.1.2',
-        '010.0.0.1',
-        '256.0.0.1',
-        '10..0.1',
-        '1.2.3.4 ',
-        '0x1.2.3.4',
-        '',
-      ]) {
-        assert.throws(() => parseIp(bad, 4), NetlinkInputError, bad);
+      for (const bad of ['10.0.0', '010.0.0.1', '1.2.3.4 ', '', '1::2::3']) {
+        assert.throws(() => parseIp(bad), NetlinkInputError, bad);
       }
     });
 
@@ -165,12 +156,6 @@ describe('netlink/messages', () => {
         fc.property(fc.oneof(v4Bytes, v6Bytes), (b) => assert.deepEqual(parseIp(formatIp(b)).bytes, b)),
       );
       assert.equal(formatIp(parseIp('FD00:0:0:0:0:0:0:1').bytes), 'fd00::1');
-    });
-
-    it('detects host bits beyond the prefix', () => {
-      assert.equal(hasHostBits(Uint8Array.of(10, 0, 0, 0), 8), false);
-      assert.equal(hasHostBits(Uint8Array.of(10, 0, 0, 1), 31), true);
-      assert.equal(hasHostBits(Uint8Array.of(10, 0, 0, 1), 32), false);
     });
 
     it('round-trips address requests through decodeAddress', () => {
