@@ -1,10 +1,11 @@
 // OPEN (RFC 4271 section 4.2) with capabilities (RFC 5492), accepting capabilities spread over
 // several optional parameters and the RFC 9072 extended optional-parameter encoding.
+
+import { formatAddressBytes, parseIPv4Number } from '../../src/net/index.js';
 import type { ByteWriter } from './bytes.js';
 import { type Capability, decodeCapabilities, writeCapability } from './capabilities.js';
 import { AS_TRANS, BGP_VERSION, HEADER_LENGTH, OpenSubcode, OptionalParameterType } from './constants.js';
 import { BgpEncodeError, headerError, openError } from './errors.js';
-import { formatIPv4, parseIPv4 } from './ip.js';
 
 export interface OpenMessage {
   readonly type: 'open';
@@ -45,7 +46,7 @@ export function writeOpenBody(w: ByteWriter, msg: OpenMessage): void {
   ) {
     throw new BgpEncodeError('holdTime', `${msg.holdTime} is not 0 or 3..65535`);
   }
-  const id = parseIPv4(msg.bgpId);
+  const id = parseIPv4Number(msg.bgpId);
   if (id === undefined || id === 0)
     throw new BgpEncodeError('bgpId', `"${msg.bgpId}" is not a non-zero IPv4 address`);
   w.u8(BGP_VERSION);
@@ -97,7 +98,7 @@ export function decodeOpenBody(buf: Buffer, start: number, end: number): OpenMes
   }
   if (buf.readUInt32BE(start + 5) === 0)
     throw openError(OpenSubcode.BAD_BGP_IDENTIFIER, 'BGP identifier is 0');
-  const bgpId = formatIPv4(buf, start + 5);
+  const bgpId = formatAddressBytes(buf, start + 5, 4);
   const optLen = buf[start + 9]!;
   let off = start + FIXED_BODY;
   let paramsEnd = off + optLen;

@@ -1,8 +1,16 @@
 // NLRI prefixes: <length octet, minimum octets of address> (RFC 4271 section 4.3, RFC 4760 section 5).
+import {
+  familyBits,
+  familyBytes,
+  formatAddressBytes,
+  hasHostBitsAt,
+  type IPFamily as NetFamily,
+  parsePrefixLength,
+  writeAddressBytes,
+} from '../../src/net/index.js';
 import type { ByteWriter } from './bytes.js';
 import type { BgpError } from './errors.js';
 import { BgpEncodeError } from './errors.js';
-import { formatIPv4, formatIPv6, parseIPv4, writeIPv6 } from './ip.js';
 
 export type IpFamily = 'ipv4' | 'ipv6';
 
@@ -13,7 +21,7 @@ export interface Prefix {
   readonly len: number;
 }
 
-const familyBits = (family: IpFamily): 32 | 128 => (family === 'ipv4' ? 32 : 128);
+const netFamily = (family: IpFamily): NetFamily => (family === 'ipv4' ? 4 : 6);
 
 export function formatPrefix(p: Prefix): string {
   return `${p.addr}/${p.len}`;
@@ -24,7 +32,6 @@ export function prefixWireLength(p: Prefix): number {
   return 1 + ((p.len + 7) >>> 3);
 }
 
-const v6scratch = Buffer.alloc(16);
 const addrScratch = Buffer.alloc(16);
 
 /**
@@ -33,55 +40,29 @@ const addrScratch = Buffer.alloc(16);
  */
 export function parsePrefix(text: string): Prefix {
   const slash = text.indexOf('/');
-  const lenText = slash < 0 ? '' : text.slice(slash + 1);
-  if (!/^(0|[1-9][0-9]{0,2})$/.test(lenText)) {
-    throw new BgpEncodeError('prefix', `"${text}" is not address/length`);
-  }
+  const len = slash < 0 ? undefined : parsePrefixLength(text, slash + 1);
+  if (len === undefined) throw new BgpEncodeError('prefix', `"${text}" is not address/length`);
   const addr = text.slice(0, slash);
   const family: IpFamily = addr.includes(':') ? 'ipv6' : 'ipv4';
-  const len = Number(lenText);
-  const canonical = family === 'ipv4' ? canonicalIPv4(addr) : canonicalIPv6(addr);
-  if (canonical === undefined)
-    throw new BgpEncodeError('prefix', `"${text}" has an invalid ${family} address`);
-  const p: Prefix = { family, addr: canonical, len };
-  writeAddress(p, addrScratch, 0, 'prefix');
-  return p;
-}
-
-function canonicalIPv4(text: string): string | undefined {
-  return parseIPv4(text) === undefined ? undefined : text;
-}
-
-function canonicalIPv6(text: string): string | undefined {
-  return writeIPv6(text, v6scratch, 0) ? formatIPv6(v6scratch, 0) : undefined;
+  writeAddress({ family, addr, len }, addrScratch, 0, 'prefix');
+  return { family, addr: formatAddressBytes(addrScratch, 0, netFamily(family)), len };
 }
 
 /** Writes the address bytes (4 or 16) at out[off]; BgpEncodeError unless p is well formed with host bits clear. */
 function writeAddress(p: Prefix, out: Uint8Array, off: number, field: string): void {
-  const bits = familyBits(p.family);
+  if (p.family !== 'ipv4' && p.family !== 'ipv6') {
+    throw new BgpEncodeError(field, `unknown family "${String(p.family)}"`);
+  }
+  const family = netFamily(p.family);
+  const bits = familyBits(family);
   if (!Number.isInteger(p.len) || p.len < 0 || p.len > bits) {
     throw new BgpEncodeError(field, `prefix length ${p.len} is outside 0..${bits}`);
   }
-  if (p.family === 'ipv4') {
-    const v = parseIPv4(p.addr);
-    if (v === undefined) throw new BgpEncodeError(field, `"${p.addr}" is not an IPv4 address`);
-    if (p.len < 32 && v % 2 ** (32 - p.len) !== 0) {
-      throw new BgpEncodeError(field, `${formatPrefix(p)} has host bits set`);
-    }
-    out[off] = v >>> 24;
-    out[off + 1] = (v >>> 16) & 0xff;
-    out[off + 2] = (v >>> 8) & 0xff;
-    out[off + 3] = v & 0xff;
-    return;
+  if (!writeAddressBytes(p.addr, family, out, off)) {
+    throw new BgpEncodeError(field, `"${p.addr}" is not an ${p.family} address`);
   }
-  if (p.family !== 'ipv6') throw new BgpEncodeError(field, `unknown family "${String(p.family)}"`);
-  if (!writeIPv6(p.addr, out, off)) throw new BgpEncodeError(field, `"${p.addr}" is not an IPv6 address`);
-  const whole = p.len >>> 3;
-  const partialBits = p.len & 7;
-  for (let i = whole; i < 16; i++) {
-    const keep = i === whole && partialBits > 0 ? (0xff << (8 - partialBits)) & 0xff : 0;
-    if ((out[off + i]! & ~keep) !== 0)
-      throw new BgpEncodeError(field, `${formatPrefix(p)} has host bits set`);
+  if (hasHostBitsAt(out, off, family, p.len)) {
+    throw new BgpEncodeError(field, `${formatPrefix(p)} has host bits set`);
   }
 }
 
@@ -108,7 +89,7 @@ export function decodePrefixes(
   fail: (reason: string) => BgpError,
 ): Prefix[] {
   const out: Prefix[] = [];
-  const bits = familyBits(family);
+  const bits = familyBits(netFamily(family));
   let off = start;
   while (off < end) {
     const len = buf[off]!;
@@ -123,10 +104,10 @@ export function decodePrefixes(
 }
 
 function readPrefix(buf: Buffer, from: number, n: number, len: number, family: IpFamily): Prefix {
-  const width = family === 'ipv4' ? 4 : 16;
+  const width = familyBytes(netFamily(family));
   const a = addrScratch;
   a.fill(0, 0, width);
   buf.copy(a, 0, from, from + n);
   if (len & 7) a[n - 1] = a[n - 1]! & (0xff << (8 - (len & 7)));
-  return { family, addr: family === 'ipv4' ? formatIPv4(a, 0) : formatIPv6(a, 0), len };
+  return { family, addr: formatAddressBytes(a, 0, netFamily(family)), len };
 }

@@ -1,8 +1,9 @@
 // One path attribute from wire bytes, classified per RFC 7606 when malformed. Session-reset
 // cases throw BgpError; the others come back as an AttributeProblem for the UPDATE decoder.
+
+import { formatAddressBytes } from '../../../src/net/index.js';
 import { AttributeFlag, UpdateSubcode as S, AttributeType as T } from '../constants.js';
 import { updateError } from '../errors.js';
-import { formatIPv4, formatIPv6 } from '../ip.js';
 import type { CodecOptions } from '../options.js';
 import { decodePrefixes, type IpFamily } from '../prefix.js';
 import { decodeAsPathValue } from './as-path.js';
@@ -78,7 +79,7 @@ export function decodeAttribute(buf: Buffer, span: AttributeSpan, opts: CodecOpt
     }
     case T.NEXT_HOP:
       if (len !== 4) return badLength('4');
-      return attribute({ type: 'next-hop', nextHop: formatIPv4(buf, v) });
+      return attribute({ type: 'next-hop', nextHop: formatAddressBytes(buf, v, 4) });
     case T.MULTI_EXIT_DISC:
       if (len !== 4) return badLength('4');
       return attribute({ type: 'med', med: buf.readUInt32BE(v) });
@@ -93,7 +94,7 @@ export function decodeAttribute(buf: Buffer, span: AttributeSpan, opts: CodecOpt
       if (len !== width + 4) return badLength(String(width + 4));
       const asn = width === 4 ? buf.readUInt32BE(v) : buf.readUInt16BE(v);
       if (asn === 0) return problem(S.OPTIONAL_ATTRIBUTE_ERROR, 'AS 0 (RFC 7607)');
-      return attribute({ type: 'aggregator', asn, address: formatIPv4(buf, v + width) });
+      return attribute({ type: 'aggregator', asn, address: formatAddressBytes(buf, v + width, 4) });
     }
     case T.COMMUNITIES: {
       if (len === 0 || len % 4 !== 0) return badLength('a non-zero multiple of 4');
@@ -103,11 +104,11 @@ export function decodeAttribute(buf: Buffer, span: AttributeSpan, opts: CodecOpt
     }
     case T.ORIGINATOR_ID:
       if (len !== 4) return badLength('4');
-      return attribute({ type: 'originator-id', originatorId: formatIPv4(buf, v) });
+      return attribute({ type: 'originator-id', originatorId: formatAddressBytes(buf, v, 4) });
     case T.CLUSTER_LIST: {
       if (len === 0 || len % 4 !== 0) return badLength('a non-zero multiple of 4');
       const clusterIds: string[] = [];
-      for (let i = v; i < end; i += 4) clusterIds.push(formatIPv4(buf, i));
+      for (let i = v; i < end; i += 4) clusterIds.push(formatAddressBytes(buf, i, 4));
       return attribute({ type: 'cluster-list', clusterIds });
     }
     case T.MP_REACH_NLRI:
@@ -144,7 +145,7 @@ export function decodeAttribute(buf: Buffer, span: AttributeSpan, opts: CodecOpt
       if (len !== 8) return badLength('8');
       const asn = buf.readUInt32BE(v);
       if (asn === 0) return problem(S.OPTIONAL_ATTRIBUTE_ERROR, 'AS 0 (RFC 7607)');
-      return { kind: 'as4-aggregator', asn, address: formatIPv4(buf, v + 4) };
+      return { kind: 'as4-aggregator', asn, address: formatAddressBytes(buf, v + 4, 4) };
     }
   }
 }
@@ -203,12 +204,12 @@ function decodeMpReach(buf: Buffer, span: AttributeSpan, raw: () => Buffer): Att
   let linkLocalNextHop: string | undefined;
   if (family === 'ipv4') {
     if (nhLen !== 4) throw mpError(`IPv4 next hop of ${nhLen} octets`, raw);
-    nextHop = formatIPv4(buf, nh);
+    nextHop = formatAddressBytes(buf, nh, 4);
   } else {
     if (nhLen !== 16 && nhLen !== 32)
       throw mpError(`IPv6 next hop of ${nhLen} octets, expected 16 or 32`, raw);
-    nextHop = formatIPv6(buf, nh);
-    if (nhLen === 32) linkLocalNextHop = formatIPv6(buf, nh + 16);
+    nextHop = formatAddressBytes(buf, nh, 6);
+    if (nhLen === 32) linkLocalNextHop = formatAddressBytes(buf, nh + 16, 6);
   }
   const nlri = decodePrefixes(buf, nlriStart, end, family, (r) => mpError(`MP_REACH_NLRI: ${r}`, raw));
   const attribute: PathAttribute =

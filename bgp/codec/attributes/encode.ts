@@ -1,9 +1,10 @@
 // Path attributes to wire bytes. The caller's order does not matter: attributes go out MP first,
 // then by type code, so equal attribute sets always encode to equal bytes.
+
+import { parseIPv4Number, writeAddressBytes } from '../../../src/net/index.js';
 import type { ByteWriter } from '../bytes.js';
 import { Afi, AS_TRANS, AttributeFlag, Safi, AttributeType as T } from '../constants.js';
 import { BgpEncodeError } from '../errors.js';
-import { parseIPv4, writeIPv6 } from '../ip.js';
 import type { CodecOptions } from '../options.js';
 import { writePrefix } from '../prefix.js';
 import { as4PathSegments, needsAs4Path, writeAsPathValue } from './as-path.js';
@@ -195,14 +196,15 @@ function nonEmpty(list: readonly unknown[], field: string): void {
 }
 
 function writeIPv4(w: ByteWriter, text: string, field: string): void {
-  const v = parseIPv4(text);
+  const v = parseIPv4Number(text);
   if (v === undefined) throw new BgpEncodeError(field, `"${text}" is not an IPv4 address`);
   w.u32(v);
 }
 
 function writeIPv6Address(w: ByteWriter, text: string, field: string): void {
   const at = w.skip(16);
-  if (!writeIPv6(text, w.bytes, at)) throw new BgpEncodeError(field, `"${text}" is not an IPv6 address`);
+  if (!writeAddressBytes(text, 6, w.bytes, at))
+    throw new BgpEncodeError(field, `"${text}" is not an IPv6 address`);
 }
 
 function writeFamily(w: ByteWriter, family: string, field: string): void {
