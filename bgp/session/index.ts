@@ -18,7 +18,7 @@ export type {
   SessionDownReason,
   SessionState,
 } from './consumer.js';
-export { transportDialer } from './dial.js';
+export { type DialerOptions, transportDialer } from './dial.js';
 export { SessionConfigError, SessionNotEstablishedError } from './errors.js';
 export { buildOpen, collisionLoser, negotiate } from './negotiate.js';
 export { DEFAULT_CAPABILITIES, DEFAULT_CONNECT_RETRY, resolveSessionConfig } from './resolve.js';

@@ -8,14 +8,12 @@ import {
   EINPROGRESS,
   libc,
   SO_REUSEADDR,
-  SOCK_CLOEXEC,
-  SOCK_NONBLOCK,
-  SOCK_STREAM,
   SOL_SOCKET,
   setIntOption,
   socketError,
   writable,
 } from './libc.js';
+import { createSocket } from './netns.js';
 import { setMd5Key, setTtlSecurity } from './options.js';
 import { AF_INET, encodeSockaddr, familyOf } from './sockaddr.js';
 
@@ -31,6 +29,8 @@ export interface ConnectOptions {
   /** Default 30 s. Without an answer (e.g. MD5 mismatch: the peer drops our SYNs) the attempt fails then. */
   readonly timeoutMs?: number;
   readonly signal?: AbortSignal;
+  /** Network namespace file (/run/netns/NAME) to make the socket in; default: ours. */
+  readonly netns?: string;
 }
 
 const DEFAULT_TIMEOUT_MS = 30_000;
@@ -39,7 +39,9 @@ const FIRST_POLL_MS = 1;
 const MAX_POLL_MS = 50;
 
 export function connectBgp(opts: ConnectOptions): Promise<net.Socket> {
-  if (opts.password === undefined && opts.ttlSecurityHops === undefined) return connectPlain(opts);
+  if (opts.password === undefined && opts.ttlSecurityHops === undefined && opts.netns === undefined) {
+    return connectPlain(opts);
+  }
   return connectRaw(opts);
 }
 
@@ -84,7 +86,7 @@ async function connectRaw(opts: ConnectOptions): Promise<net.Socket> {
   const family = familyOf(opts.host);
   const peer = encodeSockaddr(opts.host, opts.port, family);
   const c = libc();
-  const fd = check(c.socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), 'socket', target(opts));
+  const fd = createSocket(family, opts.netns, target(opts));
   try {
     if (opts.password !== undefined) setMd5Key(fd, family, opts.host, opts.password);
     if (opts.ttlSecurityHops !== undefined) setTtlSecurity(fd, family, opts.ttlSecurityHops);

@@ -3,18 +3,8 @@
 // no registered peer are closed at once.
 import net from 'node:net';
 import { TransportInputError } from './errors.js';
-import {
-  check,
-  IPPROTO_IPV6,
-  IPV6_V6ONLY,
-  libc,
-  SO_REUSEADDR,
-  SOCK_CLOEXEC,
-  SOCK_NONBLOCK,
-  SOCK_STREAM,
-  SOL_SOCKET,
-  setIntOption,
-} from './libc.js';
+import { check, IPPROTO_IPV6, IPV6_V6ONLY, libc, SO_REUSEADDR, SOL_SOCKET, setIntOption } from './libc.js';
+import { createSocket } from './netns.js';
 import { setMd5Key, setTtlSecurity } from './options.js';
 import { AF_INET6, encodeSockaddr, familyOf, type SocketFamily } from './sockaddr.js';
 
@@ -25,6 +15,8 @@ export interface ListenOptions {
   readonly port?: number;
   readonly ttlSecurityHops?: number;
   readonly backlog?: number;
+  /** Network namespace file (/run/netns/NAME) to listen in; default: ours. */
+  readonly netns?: string;
 }
 
 export interface PeerAcceptor {
@@ -57,7 +49,7 @@ export class BgpListener {
   static async open(opts: ListenOptions): Promise<BgpListener> {
     const family = familyOf(opts.address);
     const c = libc();
-    const fd = check(c.socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), 'socket', 'listener');
+    const fd = createSocket(family, opts.netns, 'listener');
     const server = net.createServer({ pauseOnConnect: false });
     try {
       setIntOption(fd, SOL_SOCKET, SO_REUSEADDR, 1, 'SO_REUSEADDR');
