@@ -38,10 +38,12 @@ function checkAction(a: RouteAction, field: string): void {
     case 'set-communities':
     case 'add-communities':
     case 'remove-communities':
-      return checkCommunities(a.communities, `${field}.communities`);
+      checkCommunities(a.communities, `${field}.communities`);
+      return;
     case 'add-large-communities':
     case 'remove-large-communities':
-      return checkLarge(a.communities, `${field}.communities`);
+      checkLarge(a.communities, `${field}.communities`);
+      return;
     case 'set-local-pref':
       if (!isU32(a.localPref)) throw new PolicyError(`${field}.localPref`, `${a.localPref} is not 0..${U32}`);
       return;
@@ -68,13 +70,17 @@ function checkAction(a: RouteAction, field: string): void {
 export function definePolicy(policy: RoutePolicy): RoutePolicy {
   policy.statements.forEach((s, i) => {
     const field = `${policy.name}.statements[${i}]`;
-    s.match.prefixes?.forEach((e, j) => checkEntry(e, `${field}.match.prefixes[${j}]`));
+    s.match.prefixes?.forEach((e, j) => {
+      checkEntry(e, `${field}.match.prefixes[${j}]`);
+    });
     if (s.match.communities !== undefined)
       checkCommunities(s.match.communities, `${field}.match.communities`);
     if (s.match.largeCommunities !== undefined) {
       checkLarge(s.match.largeCommunities, `${field}.match.largeCommunities`);
     }
-    s.actions.forEach((a, j) => checkAction(a, `${field}.actions[${j}]`));
+    s.actions.forEach((a, j) => {
+      checkAction(a, `${field}.actions[${j}]`);
+    });
   });
   return Object.freeze(policy);
 }

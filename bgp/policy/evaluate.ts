@@ -85,9 +85,15 @@ const memo = new WeakMap<PolicyStatement, WeakMap<PathAttrs, Map<number, PathAtt
 function rewrite(statement: PolicyStatement, attrs: PathAttrs, ctx: PolicyContext): PathAttrs {
   if (statement.actions.every((a) => a.type === 'next-hop-self')) return attrs;
   let byAttrs = memo.get(statement);
-  if (byAttrs === undefined) memo.set(statement, (byAttrs = new WeakMap()));
+  if (byAttrs === undefined) {
+    byAttrs = new WeakMap();
+    memo.set(statement, byAttrs);
+  }
   let byContext = byAttrs.get(attrs);
-  if (byContext === undefined) byAttrs.set(attrs, (byContext = new Map()));
+  if (byContext === undefined) {
+    byContext = new Map();
+    byAttrs.set(attrs, byContext);
+  }
   const known = byContext.get(ctx.prependAs);
   if (known !== undefined) return known;
   const out = internAttrs(statement.actions.reduce((a, action) => apply(a, action, ctx), attrs));

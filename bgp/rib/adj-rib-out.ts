@@ -1,0 +1,193 @@
+// Adj-RIB-Out of one peer: what we last sent, what should change, and the changes grouped by
+// identical attribute lists so the session packs many prefixes per UPDATE (codec packUpdates).
+import type { IpFamily, PathAttribute, Prefix } from '../codec/index.js';
+import { evaluatePolicy } from '../policy/index.js';
+import type { RoutePolicy } from '../policy/model.js';
+import { type NextHops, toCodecAttributes } from './codec.js';
+import {
+  type ExportRefusal,
+  type ExportTarget,
+  exportAttrs,
+  exportRefusal,
+  nextHopsFor,
+  type SessionAddresses,
+} from './export.js';
+import { internAttrs } from './intern.js';
+import type { Path, PathAttrs } from './path.js';
+
+/** One attribute list as sent: `attributes` is ready for packUpdates (next hop included). */
+export interface OutboundGroup {
+  readonly family: IpFamily;
+  readonly attrs: PathAttrs;
+  readonly nextHops: NextHops;
+  readonly attributes: readonly PathAttribute[];
+}
+
+/** What the session sends next, in order. */
+export type OutboundBatch =
+  | {
+      readonly kind: 'announce';
+      readonly family: IpFamily;
+      readonly attributes: readonly PathAttribute[];
+      readonly prefixes: readonly Prefix[];
+    }
+  | { readonly kind: 'withdraw'; readonly family: IpFamily; readonly prefixes: readonly Prefix[] }
+  /** RFC 4724: the initial table of this family has been sent. */
+  | { readonly kind: 'end-of-rib'; readonly family: IpFamily };
+
+export interface AdjRibOutOptions {
+  readonly target: ExportTarget;
+  readonly addresses: SessionAddresses;
+  /** Families the session carries, in the order their End-of-RIB markers go out. */
+  readonly families: readonly IpFamily[];
+  readonly policy?: RoutePolicy;
+  /** RFC 8212: no export policy toward an eBGP peer means nothing is sent. */
+  readonly denyWithoutPolicy: boolean;
+}
+
+export type ExportResult =
+  | { readonly advertise: true; readonly group: OutboundGroup }
+  | { readonly advertise: false; readonly reason: ExportRefusal | 'policy' | 'no-policy' | 'family' };
+
+interface Pending {
+  readonly prefix: Prefix;
+  /** Undefined: withdraw. */
+  readonly group: OutboundGroup | undefined;
+}
+
+export class AdjRibOut {
+  #opts: AdjRibOutOptions;
+  /** What the peer holds: prefix key -> the group it was announced with. */
+  readonly #sent = new Map<string, OutboundGroup>();
+  readonly #pending = new Map<string, Pending>();
+  /** Memo of exported attributes: source attrs -> "source id|statement" -> exported attrs. */
+  #exported = new WeakMap<PathAttrs, Map<string, PathAttrs>>();
+  /** Interned groups: exported attrs -> next hop text -> group. */
+  readonly #groups = new WeakMap<PathAttrs, Map<string, OutboundGroup>>();
+  #endOfRibDue: boolean;
+
+  constructor(opts: AdjRibOutOptions) {
+    this.#opts = opts;
+    this.#endOfRibDue = true;
+  }
+
+  get advertisedCount(): number {
+    return this.#sent.size;
+  }
+
+  get hasPending(): boolean {
+    return this.#pending.size > 0 || this.#endOfRibDue;
+  }
+
+  /** What the target would be sent for this best path (or why not). */
+  exportOf(path: Path): ExportResult {
+    const { target, policy } = this.#opts;
+    const refusal = exportRefusal(path, target);
+    if (refusal !== undefined) return { advertise: false, reason: refusal };
+    if (policy === undefined && this.#opts.denyWithoutPolicy && target.peer.type === 'ebgp') {
+      return { advertise: false, reason: 'no-policy' };
+    }
+    let attrs = path.attrs;
+    let statement = -1;
+    let forceSelf = path.source.type === 'local';
+    if (policy !== undefined) {
+      const verdict = evaluatePolicy(policy, path.prefix, attrs, { prependAs: target.localAs });
+      if (!verdict.accepted) return { advertise: false, reason: 'policy' };
+      attrs = verdict.attrs;
+      statement = verdict.statement;
+      forceSelf ||= verdict.nextHopSelf;
+    }
+    const hops = nextHopsFor(path, target, this.#opts.addresses, forceSelf);
+    if (hops === undefined) return { advertise: false, reason: 'family' };
+    return { advertise: true, group: this.#group(path, attrs, statement, hops) };
+  }
+
+  #group(path: Path, attrs: PathAttrs, statement: number, hops: NextHops): OutboundGroup {
+    let bySource = this.#exported.get(attrs);
+    if (bySource === undefined) {
+      bySource = new Map();
+      this.#exported.set(attrs, bySource);
+    }
+    // Export depends on the source (type, router id for ORIGINATOR_ID), not on the prefix.
+    const { id, type, routerId } = path.source;
+    const sourceKey = `${id}|${type}|${routerId}|${statement}`;
+    let out = bySource.get(sourceKey);
+    if (out === undefined) {
+      out = internAttrs(exportAttrs(path, attrs, this.#opts.target));
+      bySource.set(sourceKey, out);
+    }
+    let byHop = this.#groups.get(out);
+    if (byHop === undefined) {
+      byHop = new Map();
+      this.#groups.set(out, byHop);
+    }
+    const family = path.prefix.family;
+    const hopKey = `${family}|${hops.nextHop}|${hops.linkLocalNextHop ?? ''}`;
+    let group = byHop.get(hopKey);
+    if (group === undefined) {
+      group = { family, attrs: out, nextHops: hops, attributes: toCodecAttributes(out, family, hops) };
+      byHop.set(hopKey, group);
+    }
+    return group;
+  }
+
+  /** The Loc-RIB best path for `key` changed (undefined: no route): queue what the peer must learn. */
+  update(key: string, prefix: Prefix, best: Path | undefined): void {
+    const result = best === undefined ? undefined : this.exportOf(best);
+    const group = result?.advertise === true ? result.group : undefined;
+    if (group === this.#sent.get(key)) this.#pending.delete(key);
+    else this.#pending.set(key, { prefix, group });
+  }
+
+  /** A new export policy (or none): re-evaluate every best path; only differences are queued. */
+  setPolicy(
+    policy: RoutePolicy | undefined,
+    entries: Iterable<readonly [string, Prefix, Path | undefined]>,
+  ): void {
+    const { policy: _old, ...rest } = this.#opts;
+    this.#opts = policy === undefined ? rest : { ...rest, policy };
+    this.#exported = new WeakMap();
+    for (const [key, prefix, best] of entries) this.update(key, prefix, best);
+  }
+
+  /** Route refresh (RFC 2918): send the whole table again. */
+  resend(entries: Iterable<readonly [string, Prefix, Path | undefined]>): void {
+    this.#sent.clear();
+    for (const [key, prefix, best] of entries) this.update(key, prefix, best);
+  }
+
+  /** Takes every queued change: withdrawals, then announcements grouped per attribute list, then due End-of-RIBs. */
+  take(): OutboundBatch[] {
+    const withdrawals = new Map<IpFamily, Prefix[]>();
+    const announcements = new Map<OutboundGroup, Prefix[]>();
+    for (const [key, { prefix, group }] of this.#pending) {
+      if (group === undefined) {
+        this.#sent.delete(key);
+        const list = withdrawals.get(prefix.family);
+        if (list === undefined) withdrawals.set(prefix.family, [prefix]);
+        else list.push(prefix);
+      } else {
+        this.#sent.set(key, group);
+        const list = announcements.get(group);
+        if (list === undefined) announcements.set(group, [prefix]);
+        else list.push(prefix);
+      }
+    }
+    this.#pending.clear();
+    const out: OutboundBatch[] = [];
+    for (const [family, prefixes] of withdrawals) out.push({ kind: 'withdraw', family, prefixes });
+    for (const [group, prefixes] of announcements) {
+      out.push({ kind: 'announce', family: group.family, attributes: group.attributes, prefixes });
+    }
+    if (this.#endOfRibDue) {
+      for (const family of this.#opts.families) out.push({ kind: 'end-of-rib', family });
+      this.#endOfRibDue = false;
+    }
+    return out;
+  }
+
+  /** Prefixes the peer holds from us, with the attribute list each was sent with. */
+  *advertised(): Generator<readonly [string, OutboundGroup]> {
+    yield* this.#sent;
+  }
+}

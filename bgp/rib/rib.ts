@@ -1,0 +1,586 @@
+// The RIB: Adj-RIB-In per peer (pre- and post-policy), the Loc-RIB with incremental best-path
+// and ECMP selection, and an Adj-RIB-Out per established peer. No I/O: sessions hand it decoded
+// UPDATEs and pull what to send; the speaker listens to Loc-RIB changes for the kernel.
+import {
+  type DecodedUpdate,
+  endOfRibFamily,
+  formatPrefix,
+  type IpFamily,
+  type PathAttribute,
+  type Prefix,
+  parsePrefix,
+  routeChanges,
+} from '../codec/index.js';
+import { evaluatePolicy, type RoutePolicy } from '../policy/index.js';
+import { covers } from '../policy/prefix-match.js';
+import type { LocalRoute } from '../speaker/ports.js';
+import type { RouteStatus } from '../speaker/status.js';
+import { AdjRibOut, type OutboundBatch } from './adj-rib-out.js';
+import { fromCodecAttributes, type NextHops } from './codec.js';
+import { type DecisionOptions, selectPaths } from './decision.js';
+import { RibError } from './errors.js';
+import type { NextHopMode, SessionAddresses } from './export.js';
+import { type ImportRefusal, importRefusal, withoutExternalOnlyAttrs } from './import.js';
+import { type Path, type PathAttrs, type PeerRef, samePath } from './path.js';
+import { routeStatus } from './status.js';
+
+export interface RibOptions {
+  readonly routerId: string;
+  readonly localAs: number;
+  /** Route reflector cluster id (RFC 4456); absent: we do not reflect. */
+  readonly clusterId?: string;
+  /** Largest ECMP set (default 8); 1 disables multipath. */
+  readonly maxPaths?: number;
+  readonly multipathRelax?: boolean;
+  readonly alwaysCompareMed?: boolean;
+  /**
+   * RFC 8212: an eBGP peer without an import (export) policy has everything rejected on import
+   * (export). Default off: node blocks must flow between per-rack ASes with zero configuration.
+   */
+  readonly ebgpRequiresPolicy?: boolean;
+  readonly policies?: ReadonlyMap<string, RoutePolicy>;
+}
+
+export interface PeerSettings {
+  /** Unique peer name (the speaker's `PeerConfig.name`). */
+  readonly id: string;
+  readonly address: string;
+  readonly asn: number;
+  /** The AS we present to this peer, when not our own (eBGP "local-as"). */
+  readonly localAs?: number;
+  readonly rrClient?: boolean;
+  readonly nextHopMode?: NextHopMode;
+  readonly importPolicy?: string;
+  readonly exportPolicy?: string;
+  /** Accept paths containing our AS up to this many times (default 0). */
+  readonly allowOwnAs?: number;
+  /** Do not send paths containing the eBGP peer's AS (default true). */
+  readonly senderSideLoopCheck?: boolean;
+  /** Pass MEDs learned from other ASes to this eBGP peer (default false, RFC 4271 5.1.4). */
+  readonly sendMed?: boolean;
+}
+
+/** What an established session tells the RIB. */
+export interface SessionInfo {
+  /** The peer's BGP identifier from its OPEN. */
+  readonly routerId: string;
+  /** Families negotiated on the session. */
+  readonly families: readonly IpFamily[];
+  /** Our next hop(s) on this session per family (next-hop-self). */
+  readonly addresses: SessionAddresses;
+  /** Interface of the session, for the peer's IPv6 link-local next hops. */
+  readonly ifindex?: number;
+}
+
+export interface ReceivedRoute {
+  /** As received (pre-policy): `routes --received`. */
+  readonly received: Path;
+  /** After import policy; absent when rejected. */
+  readonly accepted?: Path;
+  readonly rejection?: ImportRefusal;
+}
+
+export interface ReceiveResult {
+  readonly announced: number;
+  readonly withdrawn: number;
+  /** Announced but not accepted (loop, policy). */
+  readonly rejected: number;
+  /** Set when the UPDATE was an End-of-RIB marker (stale paths of the family were swept). */
+  readonly endOfRib?: IpFamily;
+}
+
+/** A best-path or ECMP change of one prefix. `paths` is the ECMP set, best first; empty: no route left. */
+export interface LocRibChange {
+  readonly prefix: Prefix;
+  readonly best?: Path;
+  readonly paths: readonly Path[];
+  readonly previousBest?: Path;
+}
+
+export interface PeerCounts {
+  readonly received: number;
+  readonly accepted: number;
+  readonly advertised: number;
+}
+
+interface Destination {
+  readonly prefix: Prefix;
+  /** At most one per peer. */
+  paths: Path[];
+  best?: Path;
+  multipath: readonly Path[];
+}
+
+interface Peer {
+  readonly settings: PeerSettings;
+  readonly type: 'ibgp' | 'ebgp';
+  readonly localAs: number;
+  readonly adjIn: Map<string, ReceivedRoute>;
+  /** Set while established. */
+  session?: { readonly ref: PeerRef; readonly out: AdjRibOut; readonly notify: () => void };
+  /** PeerRef of the last session, for stale paths that outlive it. */
+  ref?: PeerRef;
+}
+
+const LOCAL_ID = 'local';
+
+export class Rib {
+  readonly #opts: RibOptions;
+  readonly #decision: DecisionOptions;
+  #policies: ReadonlyMap<string, RoutePolicy>;
+  readonly #peers = new Map<string, Peer>();
+  readonly #loc = new Map<string, Destination>();
+  readonly #local = new Map<string, Path>();
+  readonly #localRef: PeerRef;
+  readonly #listeners: ((change: LocRibChange) => void)[] = [];
+  /** Peers whose Adj-RIB-Out gained changes during the current operation. */
+  readonly #dirty = new Set<Peer>();
+  #seq = 0;
+
+  constructor(opts: RibOptions) {
+    const maxPaths = opts.maxPaths ?? 8;
+    if (!Number.isInteger(maxPaths) || maxPaths < 1) {
+      throw new RibError('options.maxPaths', `must be a positive integer (got ${maxPaths})`);
+    }
+    if (!Number.isInteger(opts.localAs) || opts.localAs < 1 || opts.localAs > 0xffffffff) {
+      throw new RibError('options.localAs', `${opts.localAs} is not an AS number`);
+    }
+    this.#opts = opts;
+    this.#decision = {
+      localAs: opts.localAs,
+      maxPaths,
+      multipathRelax: opts.multipathRelax ?? false,
+      alwaysCompareMed: opts.alwaysCompareMed ?? false,
+    };
+    this.#policies = opts.policies ?? new Map();
+    this.#localRef = {
+      id: LOCAL_ID,
+      address: opts.routerId,
+      routerId: opts.routerId,
+      asn: opts.localAs,
+      type: 'local',
+      rrClient: false,
+    };
+  }
+
+  onChange(listener: (change: LocRibChange) => void): void {
+    this.#listeners.push(listener);
+  }
+
+  // ---- peers ---------------------------------------------------------------------------------
+
+  addPeer(settings: PeerSettings): void {
+    if (settings.id === '' || settings.id === LOCAL_ID) {
+      throw new RibError('peer.id', `"${settings.id}" is reserved or empty`);
+    }
+    if (this.#peers.has(settings.id)) throw new RibError('peer.id', `peer "${settings.id}" exists already`);
+    for (const key of ['importPolicy', 'exportPolicy'] as const) {
+      const name = settings[key];
+      if (name !== undefined && !this.#policies.has(name)) {
+        throw new RibError(`peer.${key}`, `no policy named "${name}"`);
+      }
+    }
+    const allow = settings.allowOwnAs ?? 0;
+    if (!Number.isInteger(allow) || allow < 0) {
+      throw new RibError('peer.allowOwnAs', `must be a non-negative integer (got ${allow})`);
+    }
+    const localAs = settings.localAs ?? this.#opts.localAs;
+    this.#peers.set(settings.id, {
+      settings,
+      type: settings.asn === localAs ? 'ibgp' : 'ebgp',
+      localAs,
+      adjIn: new Map(),
+    });
+  }
+
+  /** Forgets a peer: its paths leave the Loc-RIB now (stale or not). */
+  removePeer(id: string): void {
+    const peer = this.#peer(id);
+    this.#peers.delete(id);
+    for (const [key, route] of peer.adjIn) {
+      if (route.accepted !== undefined) this.#setCandidate(key, route.accepted.prefix, id, undefined);
+    }
+    this.#notifyDirty();
+  }
+
+  /** The session is established: start its Adj-RIB-Out with the whole Loc-RIB (End-of-RIB follows). */
+  peerUp(id: string, session: SessionInfo, notify: () => void): void {
+    const peer = this.#peer(id);
+    if (peer.session !== undefined) throw new RibError('peer', `"${id}" is up already`);
+    const ref: PeerRef = {
+      id,
+      address: peer.settings.address,
+      routerId: session.routerId,
+      asn: peer.settings.asn,
+      type: peer.type,
+      rrClient: peer.settings.rrClient ?? false,
+      ...(session.ifindex === undefined ? {} : { ifindex: session.ifindex }),
+    };
+    const exportPolicy = this.#policyOf(peer.settings.exportPolicy);
+    const out = new AdjRibOut({
+      target: {
+        peer: ref,
+        localAs: peer.localAs,
+        ...(this.#opts.clusterId === undefined ? {} : { clusterId: this.#opts.clusterId }),
+        nextHopMode: peer.settings.nextHopMode ?? 'auto',
+        sendMed: peer.settings.sendMed ?? false,
+        senderSideLoopCheck: peer.settings.senderSideLoopCheck ?? true,
+      },
+      addresses: session.addresses,
+      families: session.families,
+      ...(exportPolicy === undefined ? {} : { policy: exportPolicy }),
+      denyWithoutPolicy: this.#opts.ebgpRequiresPolicy ?? false,
+    });
+    peer.session = { ref, out, notify };
+    peer.ref = ref;
+    for (const d of this.#loc.values()) {
+      if (d.best !== undefined) out.update(formatPrefix(d.prefix), d.prefix, d.best);
+    }
+    notify();
+  }
+
+  /**
+   * The session went down. Paths of `staleFamilies` (graceful restart negotiated for them, RFC
+   * 4724 4.2) stay in the Loc-RIB marked stale until re-learned or swept; the rest leave now.
+   */
+  peerDown(id: string, staleFamilies: readonly IpFamily[] = []): void {
+    const peer = this.#peer(id);
+    peer.session = undefined;
+    this.#dirty.delete(peer);
+    for (const [key, route] of peer.adjIn) {
+      if (staleFamilies.includes(route.received.prefix.family)) {
+        const stale = markStale(route);
+        peer.adjIn.set(key, stale);
+        if (stale.accepted !== undefined) this.#setCandidate(key, stale.accepted.prefix, id, stale.accepted);
+      } else {
+        peer.adjIn.delete(key);
+        if (route.accepted !== undefined) this.#setCandidate(key, route.accepted.prefix, id, undefined);
+      }
+    }
+    this.#notifyDirty();
+  }
+
+  /** Removes the peer's remaining stale paths (of one family, or all): End-of-RIB or restart timer. */
+  sweepStale(id: string, family?: IpFamily): number {
+    const peer = this.#peer(id);
+    let swept = 0;
+    for (const [key, route] of peer.adjIn) {
+      if (!route.received.stale || (family !== undefined && route.received.prefix.family !== family))
+        continue;
+      peer.adjIn.delete(key);
+      swept++;
+      if (route.accepted !== undefined) this.#setCandidate(key, route.accepted.prefix, id, undefined);
+    }
+    this.#notifyDirty();
+    return swept;
+  }
+
+  // ---- routes in -----------------------------------------------------------------------------
+
+  /**
+   * One UPDATE from an established peer, RFC 7606 verdict applied (treat-as-withdraw withdraws).
+   * Throws RibError, changing nothing, for an unknown or down peer or attributes the codec
+   * would never have passed (no ORIGIN/AS_PATH).
+   */
+  receive(id: string, update: DecodedUpdate): ReceiveResult {
+    const peer = this.#peer(id);
+    const session = peer.session;
+    if (session === undefined) throw new RibError('peer', `"${id}" is not established`);
+    const eor = endOfRibFamily(update);
+    if (eor !== undefined) {
+      this.sweepStale(id, eor);
+      return { announced: 0, withdrawn: 0, rejected: 0, endOfRib: eor };
+    }
+    const { announced, withdrawn } = routeChanges(update);
+    const received =
+      announced.length > 0 ? fromCodecAttributes(update.attributes, `update from ${id}`) : undefined;
+    for (const prefix of withdrawn) {
+      const key = formatPrefix(prefix);
+      const route = peer.adjIn.get(key);
+      if (route === undefined) continue;
+      peer.adjIn.delete(key);
+      if (route.accepted !== undefined) this.#setCandidate(key, prefix, id, undefined);
+    }
+    let rejected = 0;
+    if (received !== undefined) {
+      const attrs = peer.type === 'ebgp' ? withoutExternalOnlyAttrs(received.attrs) : received.attrs;
+      const refusal = importRefusal(attrs, {
+        localAs: [this.#opts.localAs, peer.localAs],
+        allowOwnAs: peer.settings.allowOwnAs ?? 0,
+        routerId: this.#opts.routerId,
+        ...(this.#opts.clusterId === undefined ? {} : { clusterId: this.#opts.clusterId }),
+      });
+      for (const prefix of announced) {
+        const route = this.#import(
+          peer,
+          session.ref,
+          prefix,
+          attrs,
+          received.nextHops[prefix.family],
+          refusal,
+        );
+        const key = formatPrefix(prefix);
+        peer.adjIn.set(key, route);
+        if (route.accepted === undefined) rejected++;
+        this.#setCandidate(key, prefix, id, route.accepted);
+      }
+    }
+    this.#notifyDirty();
+    return { announced: announced.length, withdrawn: withdrawn.length, rejected };
+  }
+
+  #import(
+    peer: Peer,
+    ref: PeerRef,
+    prefix: Prefix,
+    attrs: PathAttrs,
+    hops: NextHops | undefined,
+    refusal: ImportRefusal | undefined,
+  ): ReceivedRoute {
+    const received: Path = {
+      prefix,
+      key: formatPrefix(prefix),
+      ...(hops === undefined ? {} : { nextHop: hops.nextHop }),
+      ...(hops?.linkLocalNextHop === undefined
+        ? {}
+        : {
+            linkLocalNextHop: hops.linkLocalNextHop,
+            ...(ref.ifindex === undefined ? {} : { ifindex: ref.ifindex }),
+          }),
+      attrs,
+      source: ref,
+      stale: false,
+      receivedAt: ++this.#seq,
+    };
+    if (hops === undefined) return { received, rejection: 'no-next-hop' };
+    if (refusal !== undefined) return { received, rejection: refusal };
+    const policy = this.#policyOf(peer.settings.importPolicy);
+    if (policy === undefined) {
+      if (peer.type === 'ebgp' && this.#opts.ebgpRequiresPolicy) return { received, rejection: 'no-policy' };
+      return { received, accepted: received };
+    }
+    const verdict = evaluatePolicy(policy, prefix, attrs, { prependAs: peer.settings.asn });
+    if (!verdict.accepted) return { received, rejection: 'policy' };
+    if (verdict.attrs === attrs && !verdict.nextHopSelf) return { received, accepted: received };
+    const selfHop = verdict.nextHopSelf && addressFamily(ref.address) === prefix.family;
+    if (!selfHop) return { received, accepted: { ...received, attrs: verdict.attrs } };
+    const { linkLocalNextHop: _ll, ifindex: _if, ...rest } = received;
+    return { received, accepted: { ...rest, attrs: verdict.attrs, nextHop: ref.address } };
+  }
+
+  /** Our own routes, as a whole: the difference to the previous set is announced and withdrawn. */
+  setLocalRoutes(routes: readonly LocalRoute[]): void {
+    const next = new Map<string, Path>();
+    routes.forEach((r, i) => {
+      const field = `localRoutes[${i}].attributes`;
+      const bad = r.attributes.find(
+        (a) => a.type === 'next-hop' || a.type === 'mp-reach-nlri' || a.type === 'mp-unreach-nlri',
+      );
+      if (bad !== undefined) throw new RibError(field, `${bad.type}: the next hop is chosen per peer`);
+      const key = formatPrefix(r.prefix);
+      if (next.has(key)) throw new RibError(`localRoutes[${i}].prefix`, `${key} is listed twice`);
+      const { attrs } = fromCodecAttributes(r.attributes, field);
+      const old = this.#local.get(key);
+      next.set(
+        key,
+        old?.attrs === attrs
+          ? old
+          : { prefix: r.prefix, key, attrs, source: this.#localRef, stale: false, receivedAt: ++this.#seq },
+      );
+    });
+    for (const [key, old] of this.#local) {
+      if (!next.has(key)) this.#setCandidate(key, old.prefix, LOCAL_ID, undefined);
+    }
+    for (const [key, path] of next) {
+      if (this.#local.get(key) !== path) this.#setCandidate(key, path.prefix, LOCAL_ID, path);
+    }
+    this.#local.clear();
+    for (const [key, path] of next) this.#local.set(key, path);
+    this.#notifyDirty();
+  }
+
+  /** New policy definitions: every peer's routes are re-imported from the pre-policy view and re-exported. */
+  setPolicies(policies: ReadonlyMap<string, RoutePolicy>): void {
+    for (const peer of this.#peers.values()) {
+      for (const key of ['importPolicy', 'exportPolicy'] as const) {
+        const name = peer.settings[key];
+        if (name !== undefined && !policies.has(name)) {
+          throw new RibError(`peers.${peer.settings.id}.${key}`, `no policy named "${name}"`);
+        }
+      }
+    }
+    this.#policies = policies;
+    for (const peer of this.#peers.values()) {
+      for (const [key, route] of peer.adjIn) {
+        const { received } = route;
+        if (route.rejection !== undefined && route.rejection !== 'policy' && route.rejection !== 'no-policy')
+          continue;
+        const again = this.#import(
+          peer,
+          received.source,
+          received.prefix,
+          received.attrs,
+          hopsOf(received),
+          undefined,
+        );
+        const next: ReceivedRoute = received.stale ? markStale(again) : again;
+        peer.adjIn.set(key, { ...next, received });
+        this.#setCandidate(key, received.prefix, peer.settings.id, next.accepted);
+      }
+      if (peer.session !== undefined) {
+        peer.session.out.setPolicy(this.#policyOf(peer.settings.exportPolicy), this.#bestEntries());
+        this.#dirty.add(peer);
+      }
+    }
+    this.#notifyDirty();
+  }
+
+  // ---- routes out ----------------------------------------------------------------------------
+
+  /** Everything the session should send now (and the Adj-RIB-Out records it as sent). */
+  takeOutbound(id: string): OutboundBatch[] {
+    const session = this.#peer(id).session;
+    if (session === undefined) throw new RibError('peer', `"${id}" is not established`);
+    return session.out.take();
+  }
+
+  /** The peer asked for a route refresh (RFC 2918): the whole table goes out again. */
+  refresh(id: string): void {
+    const peer = this.#peer(id);
+    if (peer.session === undefined) throw new RibError('peer', `"${id}" is not established`);
+    peer.session.out.resend(this.#bestEntries());
+    peer.session.notify();
+  }
+
+  // ---- views ---------------------------------------------------------------------------------
+
+  /** Loc-RIB entries within `prefix` (all when absent), for the control API and CLI. */
+  routes(prefix?: string): RouteStatus[] {
+    const within = prefix === undefined ? undefined : this.#parse(prefix);
+    const out: RouteStatus[] = [];
+    for (const d of this.#loc.values()) {
+      if (within === undefined || covers(within, d.prefix))
+        out.push(routeStatus(d.prefix, d.paths, d.best, d.multipath));
+    }
+    return out;
+  }
+
+  bestPath(prefix: string): Path | undefined {
+    return this.#loc.get(formatPrefix(this.#parse(prefix)))?.best;
+  }
+
+  /** The ECMP set of a prefix, best first. */
+  multipath(prefix: string): readonly Path[] {
+    return this.#loc.get(formatPrefix(this.#parse(prefix)))?.multipath ?? [];
+  }
+
+  /** Adj-RIB-In of a peer: each route as received, with its post-policy path or rejection. */
+  received(id: string): ReadonlyMap<string, ReceivedRoute> {
+    return this.#peer(id).adjIn;
+  }
+
+  /** Adj-RIB-Out of an established peer: prefix -> attribute list last handed to the session. */
+  advertised(id: string): ReadonlyMap<string, readonly PathAttribute[]> {
+    const session = this.#peer(id).session;
+    const out = new Map<string, readonly PathAttribute[]>();
+    if (session === undefined) return out;
+    for (const [key, group] of session.out.advertised()) out.set(key, group.attributes);
+    return out;
+  }
+
+  counts(id: string): PeerCounts {
+    const peer = this.#peer(id);
+    let accepted = 0;
+    for (const r of peer.adjIn.values()) if (r.accepted !== undefined) accepted++;
+    return { received: peer.adjIn.size, accepted, advertised: peer.session?.out.advertisedCount ?? 0 };
+  }
+
+  get size(): number {
+    return this.#loc.size;
+  }
+
+  // ---- internals -----------------------------------------------------------------------------
+
+  #peer(id: string): Peer {
+    const peer = this.#peers.get(id);
+    if (peer === undefined) throw new RibError('peer', `no peer "${id}"`);
+    return peer;
+  }
+
+  #policyOf(name: string | undefined): RoutePolicy | undefined {
+    return name === undefined ? undefined : this.#policies.get(name);
+  }
+
+  #parse(prefix: string): Prefix {
+    try {
+      return parsePrefix(prefix);
+    } catch (err) {
+      throw new RibError('prefix', (err as Error).message);
+    }
+  }
+
+  *#bestEntries(): Generator<readonly [string, Prefix, Path | undefined]> {
+    for (const [key, d] of this.#loc) yield [key, d.prefix, d.best];
+  }
+
+  /** Replaces the candidate of `sourceId` for one prefix and re-runs the decision for that prefix only. */
+  #setCandidate(key: string, prefix: Prefix, sourceId: string, path: Path | undefined): void {
+    let d = this.#loc.get(key);
+    if (d === undefined) {
+      if (path === undefined) return;
+      d = { prefix, paths: [], multipath: [] };
+      this.#loc.set(key, d);
+    }
+    const at = d.paths.findIndex((p) => p.source.id === sourceId);
+    if (at >= 0) {
+      if (path === undefined) d.paths.splice(at, 1);
+      else d.paths[at] = path;
+    } else if (path !== undefined) d.paths.push(path);
+    const previousBest = d.best;
+    const previousSet = d.multipath;
+    const { best, multipath } = selectPaths(d.paths, this.#decision);
+    d.best = best;
+    d.multipath = multipath;
+    if (d.paths.length === 0) this.#loc.delete(key);
+    const bestChanged = !samePath(previousBest, best);
+    if (!bestChanged && sameSet(previousSet, multipath)) return;
+    const change: LocRibChange = {
+      prefix: d.prefix,
+      ...(best === undefined ? {} : { best }),
+      paths: multipath,
+      ...(previousBest === undefined ? {} : { previousBest }),
+    };
+    for (const listener of this.#listeners) listener(change);
+    if (!bestChanged) return;
+    for (const peer of this.#peers.values()) {
+      if (peer.session === undefined) continue;
+      peer.session.out.update(key, d.prefix, best);
+      if (peer.session.out.hasPending) this.#dirty.add(peer);
+    }
+  }
+
+  #notifyDirty(): void {
+    for (const peer of this.#dirty) peer.session?.notify();
+    this.#dirty.clear();
+  }
+}
+
+function sameSet(a: readonly Path[], b: readonly Path[]): boolean {
+  return a.length === b.length && a.every((p, i) => samePath(p, b[i]));
+}
+
+function markStale(route: ReceivedRoute): ReceivedRoute {
+  const received: Path = { ...route.received, stale: true };
+  if (route.accepted === undefined) return { ...route, received };
+  const accepted = route.accepted === route.received ? received : { ...route.accepted, stale: true };
+  return { ...route, received, accepted };
+}
+
+function hopsOf(p: Path): NextHops | undefined {
+  if (p.nextHop === undefined) return undefined;
+  return p.linkLocalNextHop === undefined
+    ? { nextHop: p.nextHop }
+    : { nextHop: p.nextHop, linkLocalNextHop: p.linkLocalNextHop };
+}
+
+const addressFamily = (address: string): IpFamily => (address.includes(':') ? 'ipv6' : 'ipv4');
