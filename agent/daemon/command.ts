@@ -1,6 +1,8 @@
 // `trellis agent`: runs the node agent in the foreground until SIGTERM/SIGINT.
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import { FileDatastore } from '../../src/datastore/file.js';
+import { KubernetesDatastore, nodeHints } from '../../src/datastore/kubernetes/index.js';
+import type { Datastore, Resource } from '../../src/datastore/types.js';
 import { createLogger, parseLogLevel } from '../../src/log.js';
 import { validateResource } from '../../src/resources/index.js';
 import { Agent } from './agent.js';
@@ -15,6 +17,8 @@ interface AgentCliOptions {
   policy: boolean;
   gcInterval: string;
   http?: string;
+  datastoreType: 'file' | 'kubernetes';
+  kubeconfig?: string;
 }
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
@@ -32,10 +36,15 @@ export function register(program: Command): void {
     .option('--no-policy', 'do not enforce NetworkPolicy on this node')
     .option('--gc-interval <ms>', 'leak sweep period in milliseconds', '60000')
     .option('--http <host:port>', 'serve /healthz, /readyz and /metrics here, e.g. 0.0.0.0:9099')
+    .addOption(
+      new Option('--datastore-type <type>', 'embedded file store, or the Kubernetes API')
+        .choices(['file', 'kubernetes'])
+        .default('file'),
+    )
+    .option('--kubeconfig <path>', 'with --datastore-type kubernetes: kubeconfig (default: in-cluster)')
     .action(async (opts: AgentCliOptions, cmd: Command) => {
       const globals = cmd.optsWithGlobals<{ datastore: string; logLevel?: string }>();
       const log = createLogger({ level: parseLogLevel(globals.logLevel, 'info'), name: 'trellis-agent' });
-      if (opts.ipv4 === undefined && opts.ipv6 === undefined) throw new Error('give --ipv4 and/or --ipv6');
       const labels = Object.fromEntries(
         opts.label.map((kv) => {
           const i = kv.indexOf('=');
@@ -43,17 +52,20 @@ export function register(program: Command): void {
           return [kv.slice(0, i), kv.slice(i + 1)];
         }),
       );
-      const datastore = await FileDatastore.open(globals.datastore, {
-        validate: validateResource,
-        logger: log,
-      });
+      const datastore =
+        opts.datastoreType === 'kubernetes'
+          ? KubernetesDatastore.connect(
+              opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : { inCluster: true },
+              {
+                logger: log,
+              },
+            )
+          : await FileDatastore.open(globals.datastore, { validate: validateResource, logger: log });
+      const addresses = await nodeAddresses(opts, datastore);
       const agent = new Agent({
         node: opts.node,
         datastore,
-        addresses: {
-          ...(opts.ipv4 ? { ipv4: withLength(opts.ipv4, 32) } : {}),
-          ...(opts.ipv6 ? { ipv6: withLength(opts.ipv6, 128) } : {}),
-        },
+        addresses,
         labels,
         cniSocket: opts.cniSocket,
         log,
@@ -85,3 +97,24 @@ function parseHostPort(text: string): { host: string; port: number } {
 /** The downward API gives a bare host IP; a node address without a length is a host route. */
 const withLength = (address: string, bits: number): string =>
   address.includes('/') ? address : `${address}/${bits}`;
+
+/**
+ * The node's addresses: from the flags, else (on Kubernetes) from its Node object's addresses,
+ * as the kubelet reported them.
+ */
+async function nodeAddresses(
+  opts: AgentCliOptions,
+  ds: Datastore,
+): Promise<{ ipv4?: string; ipv6?: string }> {
+  let { ipv4, ipv6 } = opts;
+  if (ipv4 === undefined && ipv6 === undefined && opts.datastoreType === 'kubernetes') {
+    const node = await ds.get<Resource>('Node', opts.node);
+    if (node === undefined) throw new Error(`Node ${opts.node} not found in the API: give --ipv4/--ipv6`);
+    ({ ipv4, ipv6 } = nodeHints(node).addresses);
+  }
+  if (ipv4 === undefined && ipv6 === undefined) throw new Error('give --ipv4 and/or --ipv6');
+  return {
+    ...(ipv4 ? { ipv4: withLength(ipv4, 32) } : {}),
+    ...(ipv6 ? { ipv6: withLength(ipv6, 128) } : {}),
+  };
+}
