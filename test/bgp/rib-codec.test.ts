@@ -1,124 +1,16 @@
-// Conversion between codec attribute lists and the RIB model, plus the builders the other rib
-// tests share.
+// Conversion between codec attribute lists and the RIB model.
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import {
-  AttributeFlag,
-  type DecodedUpdate,
-  decodeMessage,
-  encodeMessage,
-  type Origin,
-  type PathAttribute,
-  parsePrefix,
-} from '../../bgp/codec/index.js';
+import { AttributeFlag, decodeMessage, encodeMessage, type PathAttribute } from '../../bgp/codec/index.js';
 import {
   attrsKey,
   fromCodecAttributes,
   internAttrs,
-  type Path,
-  type PeerRef,
   RibError,
   toCodecAttributes,
 } from '../../bgp/rib/index.js';
 import { prefix as arbitraryPrefix } from './fixtures/codec-arbitraries.js';
-
-export function peerRef(id: string, over: Partial<PeerRef> = {}): PeerRef {
-  return {
-    id,
-    address: '192.0.2.1',
-    routerId: '192.0.2.1',
-    asn: 65001,
-    type: 'ebgp',
-    rrClient: false,
-    ...over,
-  };
-}
-
-export interface PathSpec {
-  readonly prefix?: string;
-  readonly nextHop?: string;
-  readonly origin?: Origin;
-  readonly asPath?: readonly number[];
-  readonly med?: number;
-  readonly localPref?: number;
-  readonly originatorId?: string;
-  readonly clusterList?: readonly string[];
-  readonly communities?: readonly number[];
-  readonly stale?: boolean;
-}
-
-export function makePath(source: PeerRef, spec: PathSpec = {}): Path {
-  const prefix = parsePrefix(spec.prefix ?? '10.0.0.0/24');
-  return {
-    prefix,
-    key: `${prefix.addr}/${prefix.len}`,
-    ...(source.type === 'local' ? {} : { nextHop: spec.nextHop ?? source.address }),
-    attrs: internAttrs({
-      origin: spec.origin ?? 'igp',
-      asPath:
-        spec.asPath === undefined || spec.asPath.length === 0
-          ? []
-          : [{ type: 'sequence', asns: spec.asPath }],
-      ...(spec.med === undefined ? {} : { med: spec.med }),
-      ...(spec.localPref === undefined ? {} : { localPref: spec.localPref }),
-      ...(spec.originatorId === undefined ? {} : { originatorId: spec.originatorId }),
-      atomicAggregate: false,
-      communities: spec.communities ?? [],
-      largeCommunities: [],
-      extCommunities: [],
-      clusterList: spec.clusterList ?? [],
-      unknown: [],
-    }),
-    source,
-    stale: spec.stale ?? false,
-    receivedAt: 0,
-  };
-}
-
-export interface AttrSpec {
-  readonly asPath?: readonly number[];
-  readonly nextHop?: string;
-  readonly med?: number;
-  readonly localPref?: number;
-  readonly communities?: readonly number[];
-  readonly originatorId?: string;
-  readonly clusterList?: readonly string[];
-}
-
-/** A codec attribute list for IPv4 (classic NEXT_HOP). */
-export function v4Attributes(spec: AttrSpec = {}): PathAttribute[] {
-  const list: PathAttribute[] = [
-    { type: 'origin', origin: 'igp' },
-    { type: 'as-path', segments: spec.asPath?.length ? [{ type: 'sequence', asns: spec.asPath }] : [] },
-    { type: 'next-hop', nextHop: spec.nextHop ?? '192.0.2.2' },
-  ];
-  if (spec.med !== undefined) list.push({ type: 'med', med: spec.med });
-  if (spec.localPref !== undefined) list.push({ type: 'local-pref', localPref: spec.localPref });
-  if (spec.communities?.length) list.push({ type: 'communities', communities: spec.communities });
-  if (spec.originatorId !== undefined) list.push({ type: 'originator-id', originatorId: spec.originatorId });
-  if (spec.clusterList?.length) list.push({ type: 'cluster-list', clusterIds: spec.clusterList });
-  return list;
-}
-
-export function announce(prefixes: readonly string[], attributes: readonly PathAttribute[]): DecodedUpdate {
-  return {
-    type: 'update',
-    withdrawn: [],
-    attributes,
-    nlri: prefixes.map(parsePrefix),
-    handling: { kind: 'ok' },
-  };
-}
-
-export function withdraw(prefixes: readonly string[]): DecodedUpdate {
-  return {
-    type: 'update',
-    withdrawn: prefixes.map(parsePrefix),
-    attributes: [],
-    nlri: [],
-    handling: { kind: 'ok' },
-  };
-}
+import { v4Attributes } from './fixtures/rib-builders.js';
 
 const OPTS = { fourOctetAs: true, extendedMessage: false } as const;
 

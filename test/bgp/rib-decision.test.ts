@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { type DecisionOptions, type Path, selectPaths } from '../../bgp/rib/index.js';
-import { makePath, peerRef } from './rib-codec.test.js';
+import { makePath, peerRef } from './fixtures/rib-builders.js';
 
 const OPTS: DecisionOptions = { localAs: 65000, maxPaths: 1, multipathRelax: false, alwaysCompareMed: false };
 const ECMP: DecisionOptions = { ...OPTS, maxPaths: 8 };

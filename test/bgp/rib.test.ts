@@ -6,7 +6,7 @@ import { type DecodedUpdate, endOfRib, parsePrefix } from '../../bgp/codec/index
 import { definePolicy } from '../../bgp/policy/index.js';
 import { type LocRibChange, Rib, RibError, type RibOptions, type SessionInfo } from '../../bgp/rib/index.js';
 import type { SpeakerRib } from '../../bgp/speaker/ports.js';
-import { announce, v4Attributes, withdraw } from './rib-codec.test.js';
+import { announce, v4Attributes, withdraw } from './fixtures/rib-builders.js';
 
 const ROUTER = '10.0.0.1';
 const SESSION: SessionInfo = {
