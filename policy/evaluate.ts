@@ -2,7 +2,7 @@
 // egress and the receiver's ingress must both allow; an isolated endpoint allows what some
 // policy chain's rule matches, plus hairpin traffic to itself. For `explain` tooling and tests.
 import { cidrContainsAddress, compareIps, parseCidr, parseIp } from './cidr.js';
-import type { Direction, EndpointIR, FamilyIR, IpSetIR, PolicyIR, RuleIR } from './compile.js';
+import type { Direction, EndpointIR, FamilyIR, IpSetIR, PolicyIR, RuleIR } from './ir.js';
 import { PolicyValidationError } from './issues.js';
 import type { Protocol } from './model.js';
 
@@ -93,13 +93,13 @@ function findSet(fam: FamilyIR, key: string): IpSetIR {
 /** hash:ip is exact; hash:net lets the longest matching prefix decide, a nomatch entry excludes. */
 function setHasAddress(set: IpSetIR, text: string): boolean {
   const addr = parseIp(text)!;
-  let best: { prefix: number; nomatch: boolean } | undefined;
+  let best: { length: number; nomatch: boolean } | undefined;
   for (const m of set.members) {
     if (m.kind === 'ip' && sameIp(m.ip, text)) return true;
     if (m.kind !== 'net') continue;
     const cidr = parseCidr(m.cidr)!;
-    if (cidrContainsAddress(cidr, addr) && (best === undefined || cidr.prefix > best.prefix)) {
-      best = { prefix: cidr.prefix, nomatch: m.nomatch };
+    if (cidrContainsAddress(cidr, addr) && (best === undefined || cidr.length > best.length)) {
+      best = { length: cidr.length, nomatch: m.nomatch };
     }
   }
   return best !== undefined && !best.nomatch;

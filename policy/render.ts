@@ -6,6 +6,8 @@
 //                          -> trl-to-wl   (-o <if> -g trl-tw-<if>; unknown workload if: DROP)
 //                          -> ACCEPT if the accept mark is set
 //   trl-fw/tw-<if> -> shared trl-po/pi-<hash> policy chains, which set the accept mark.
+
+import { shortHash } from './hash.js';
 import {
   compareText,
   type Direction,
@@ -14,11 +16,11 @@ import {
   type Family,
   type FamilyIR,
   type IpSetIR,
+  type PolicyChainIR,
   type PolicyIR,
   type RuleIR,
   type SetMember,
-} from './compile.js';
-import { shortHash } from './hash.js';
+} from './ir.js';
 import { IssueList } from './issues.js';
 
 export interface RenderOptions {
@@ -82,13 +84,150 @@ export interface RenderedPolicy {
 }
 
 export function renderPolicy(ir: PolicyIR, options: RenderOptions = {}): RenderedPolicy {
-  const prefix = options.workloadIfacePrefix ?? DEFAULT_WORKLOAD_IFACE_PREFIX;
-  const mark = options.acceptMark ?? DEFAULT_ACCEPT_MARK;
-  checkOptions(ir, prefix, mark);
-  const v4 = renderFamily(ir.v4, prefix, mark);
-  const v6 = renderFamily(ir.v6, prefix, mark);
-  const sets = [...v4.sets, ...v6.sets].sort((a, b) => compareText(a.name, b.name));
-  return { sets, ipsetRestore: renderIpsetRestore(sets), v4: v4.family, v6: v6.family };
+  return new PolicyRenderer(options).render(ir);
+}
+
+/**
+ * Renders IR after IR, reusing what an unchanged IR object rendered to last time: endpoint,
+ * policy chain and set objects the incremental compiler kept cost nothing; the workload dispatch
+ * chains are re-hashed only when the list of endpoints changes. Output is always what
+ * `renderPolicy` gives for the same IR (IR objects are immutable).
+ */
+export class PolicyRenderer {
+  readonly #prefix: string;
+  readonly #mark: number;
+  readonly #sets = new WeakMap<IpSetIR, RenderedSet>();
+  readonly #families: Record<Family, FamilyRenderCache> = { 4: newFamilyCache(), 6: newFamilyCache() };
+
+  constructor(options: RenderOptions = {}) {
+    this.#prefix = options.workloadIfacePrefix ?? DEFAULT_WORKLOAD_IFACE_PREFIX;
+    this.#mark = options.acceptMark ?? DEFAULT_ACCEPT_MARK;
+  }
+
+  render(ir: PolicyIR): RenderedPolicy {
+    checkOptions(ir, this.#prefix, this.#mark);
+    const v4 = this.#renderFamily(ir.v4);
+    const v6 = this.#renderFamily(ir.v6);
+    const sets = [...v4.sets, ...v6.sets].sort((a, b) => compareText(a.name, b.name));
+    let ipsetRestore: string | undefined;
+    return {
+      sets,
+      // Text forms are built on first read: the applier works from `sets` and `chains`.
+      get ipsetRestore() {
+        ipsetRestore ??= renderIpsetRestore(sets);
+        return ipsetRestore;
+      },
+      v4: v4.family,
+      v6: v6.family,
+    };
+  }
+
+  #renderFamily(ir: FamilyIR): { family: RenderedFamily; sets: RenderedSet[] } {
+    const sets = ir.sets.map((s) => {
+      let rendered = this.#sets.get(s);
+      if (rendered === undefined) {
+        rendered = renderSet(s);
+        this.#sets.set(s, rendered);
+      }
+      return rendered;
+    });
+    const setNames = new Map(sets.map((s) => [s.key, s.name]));
+    const cache = this.#families[ir.family];
+    const rules = new RuleText(ir.family, this.#mark);
+    const chains: RenderedChain[] = [];
+    const fixed = (name: string, body: string[]): void => {
+      const previous = cache.fixed.get(name);
+      if (previous !== undefined && sameStrings(previous.body, body)) chains.push(previous.chain);
+      else {
+        const chain = { name, rules: withComments(name, body) };
+        cache.fixed.set(name, { body, chain });
+        chains.push(chain);
+      }
+    };
+
+    fixed(CHAIN_FORWARD, [
+      rules.clearMark,
+      `-i ${this.#prefix}+ -j ${CHAIN_FROM_WORKLOAD}`,
+      `-o ${this.#prefix}+ -j ${CHAIN_TO_WORKLOAD}`,
+      `${rules.ifMarked} -j ACCEPT`,
+    ]);
+    // Goto, not jump: an endpoint chain that returns continues in trl-FORWARD, so a pod-to-pod
+    // packet passes the sender's egress AND the receiver's ingress policy.
+    fixed(CHAIN_FROM_WORKLOAD, [
+      ...ir.endpoints.map((e) => `-i ${e.iface} -g ${endpointChainName('egress', e)}`),
+      '-j DROP',
+    ]);
+    fixed(CHAIN_TO_WORKLOAD, [
+      ...ir.endpoints.map((e) => `-o ${e.iface} -g ${endpointChainName('ingress', e)}`),
+      '-j DROP',
+    ]);
+    for (const e of ir.endpoints) {
+      let pair = cache.endpoints.get(e);
+      if (pair === undefined) {
+        pair = [renderEndpointChain(e, 'egress', rules), renderEndpointChain(e, 'ingress', rules)];
+        cache.endpoints.set(e, pair);
+      }
+      chains.push(...pair);
+    }
+    for (const c of ir.policyChains) {
+      let chain = cache.policyChains.get(c);
+      if (chain === undefined) {
+        chain = renderPolicyChain(c, rules, setNames);
+        cache.policyChains.set(c, chain);
+      }
+      chains.push(chain);
+    }
+    // Built nearly in name order (a few sorted runs), which the sort merges cheaply.
+    chains.sort((a, b) => compareText(a.name, b.name));
+    const hooks: HookRule[] = [
+      { chain: 'FORWARD', rule: withComments('FORWARD', [`-j ${CHAIN_FORWARD}`])[0]! },
+    ];
+    let filterRestore: string | undefined;
+    return {
+      family: {
+        family: ir.family,
+        chains,
+        hooks,
+        get filterRestore() {
+          filterRestore ??= renderFilterRestore(chains);
+          return filterRestore;
+        },
+      },
+      sets,
+    };
+  }
+}
+
+interface FamilyRenderCache {
+  /** The dispatch chains by name, with the rules (before comments) they were rendered from. */
+  fixed: Map<string, { body: string[]; chain: RenderedChain }>;
+  endpoints: WeakMap<EndpointIR, [RenderedChain, RenderedChain]>;
+  policyChains: WeakMap<PolicyChainIR, RenderedChain>;
+}
+
+function newFamilyCache(): FamilyRenderCache {
+  return { fixed: new Map(), endpoints: new WeakMap(), policyChains: new WeakMap() };
+}
+
+function sameStrings(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** The recurring rule fragments of one family and accept mark. */
+class RuleText {
+  readonly hostBits: number;
+  readonly setMark: string;
+  readonly clearMark: string;
+  readonly ifMarked: string;
+  constructor(family: Family, mark: number) {
+    const markHex = `0x${mark.toString(16)}`;
+    this.hostBits = family === 4 ? 32 : 128;
+    this.setMark = `-j MARK --set-xmark ${markHex}/${markHex}`;
+    this.clearMark = `-j MARK --set-xmark 0x0/${markHex}`;
+    this.ifMarked = `-m mark --mark ${markHex}/${markHex}`;
+  }
 }
 
 function checkOptions(ir: PolicyIR, prefix: string, mark: number): void {
@@ -133,92 +272,52 @@ function setEntry(m: SetMember): string {
   }
 }
 
-function renderFamily(
-  ir: FamilyIR,
-  prefix: string,
-  mark: number,
-): { family: RenderedFamily; sets: RenderedSet[] } {
-  const sets = ir.sets.map(
-    (s): RenderedSet => ({
-      name: setName(s, false),
-      tempName: setName(s, true),
-      family: s.family,
-      type: s.type,
-      entries: s.members.map(setEntry),
-      key: s.key,
-    }),
-  );
-  const setNames = new Map(sets.map((s) => [s.key, s.name]));
-  const hostBits = ir.family === 4 ? 32 : 128;
-  const markHex = `0x${mark.toString(16)}`;
-  const setMark = `-j MARK --set-xmark ${markHex}/${markHex}`;
-  const clearMark = `-j MARK --set-xmark 0x0/${markHex}`;
-  const ifMarked = `-m mark --mark ${markHex}/${markHex}`;
-
-  const policyChainName = (direction: Direction, id: string) =>
-    `trl-${direction === 'ingress' ? 'pi' : 'po'}-${id}`;
-  const chains = new Map<string, string[]>();
-
-  chains.set(CHAIN_FORWARD, [
-    clearMark,
-    `-i ${prefix}+ -j ${CHAIN_FROM_WORKLOAD}`,
-    `-o ${prefix}+ -j ${CHAIN_TO_WORKLOAD}`,
-    `${ifMarked} -j ACCEPT`,
-  ]);
-  // Goto, not jump: an endpoint chain that returns continues in trl-FORWARD, so a pod-to-pod
-  // packet passes the sender's egress AND the receiver's ingress policy.
-  chains.set(CHAIN_FROM_WORKLOAD, [
-    ...ir.endpoints.map((e) => `-i ${e.iface} -g ${endpointChainName('egress', e)}`),
-    '-j DROP',
-  ]);
-  chains.set(CHAIN_TO_WORKLOAD, [
-    ...ir.endpoints.map((e) => `-o ${e.iface} -g ${endpointChainName('ingress', e)}`),
-    '-j DROP',
-  ]);
-
-  for (const e of ir.endpoints) {
-    for (const direction of ['ingress', 'egress'] as const) {
-      const d: EndpointDirectionIR = e[direction];
-      const rules = [
-        '-m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT',
-        '-m conntrack --ctstate INVALID -j DROP',
-        clearMark,
-      ];
-      if (!d.isolated) {
-        rules.push(setMark);
-      } else {
-        // A pod can always reach itself (hairpin through a service), whatever its policies say.
-        const ifaceMatch = direction === 'ingress' ? `-i ${e.iface}` : `-o ${e.iface}`;
-        for (const a of e.addresses)
-          rules.push(`-s ${a}/${hostBits} -d ${a}/${hostBits} ${ifaceMatch} ${setMark}`);
-        for (const id of d.policyChains) {
-          rules.push(`${ifMarked} -j RETURN`, `-j ${policyChainName(direction, id)}`);
-        }
-        rules.push(`${ifMarked} -j RETURN`, '-j DROP');
-      }
-      chains.set(endpointChainName(direction, e), rules);
-    }
-  }
-
-  for (const c of ir.policyChains) {
-    const rules: string[] = [];
-    c.rules.forEach((r, i) => {
-      if (i > 0) rules.push(`${ifMarked} -j RETURN`);
-      rules.push(`${ruleMatch(r, c.direction, setNames)}${setMark}`);
-    });
-    chains.set(policyChainName(c.direction, c.id), rules);
-  }
-
-  const rendered = [...chains.entries()]
-    .sort(([a], [b]) => compareText(a, b))
-    .map(([name, rules]): RenderedChain => ({ name, rules: withComments(name, rules) }));
-  const hooks: HookRule[] = [
-    { chain: 'FORWARD', rule: withComments('FORWARD', [`-j ${CHAIN_FORWARD}`])[0]! },
-  ];
+function renderSet(s: IpSetIR): RenderedSet {
   return {
-    family: { family: ir.family, chains: rendered, hooks, filterRestore: renderFilterRestore(rendered) },
-    sets,
+    name: setName(s, false),
+    tempName: setName(s, true),
+    family: s.family,
+    type: s.type,
+    entries: s.members.map(setEntry),
+    key: s.key,
   };
+}
+
+function renderEndpointChain(e: EndpointIR, direction: Direction, text: RuleText): RenderedChain {
+  const d: EndpointDirectionIR = e[direction];
+  const rules = [
+    '-m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT',
+    '-m conntrack --ctstate INVALID -j DROP',
+    text.clearMark,
+  ];
+  if (!d.isolated) {
+    rules.push(text.setMark);
+  } else {
+    // A pod can always reach itself (hairpin through a service), whatever its policies say.
+    const ifaceMatch = direction === 'ingress' ? `-i ${e.iface}` : `-o ${e.iface}`;
+    const host = text.hostBits;
+    for (const a of e.addresses) rules.push(`-s ${a}/${host} -d ${a}/${host} ${ifaceMatch} ${text.setMark}`);
+    for (const id of d.policyChains) {
+      rules.push(`${text.ifMarked} -j RETURN`, `-j ${policyChainName(direction, id)}`);
+    }
+    rules.push(`${text.ifMarked} -j RETURN`, '-j DROP');
+  }
+  const name = endpointChainName(direction, e);
+  return { name, rules: withComments(name, rules) };
+}
+
+function renderPolicyChain(c: PolicyChainIR, text: RuleText, setNames: Map<string, string>): RenderedChain {
+  const rules: string[] = [];
+  c.rules.forEach((r, i) => {
+    if (i > 0) rules.push(`${text.ifMarked} -j RETURN`);
+    rules.push(`${ruleMatch(r, c.direction, setNames)}${text.setMark}`);
+  });
+  const name = policyChainName(c.direction, c.id);
+  return { name, rules: withComments(name, rules) };
+}
+
+function policyChainName(direction: Direction, id: string): string {
+  return `trl-${direction === 'ingress' ? 'pi' : 'po'}-${id}`;
 }
 
 function endpointChainName(direction: Direction, e: EndpointIR): string {
@@ -253,11 +352,28 @@ function withComments(chain: string, rules: string[]): string[] {
   return rules.map((rule) => {
     const hash = shortHash(`${chain}\n${previous}\n${rule}`);
     previous = hash;
-    const words = rule.split(' ');
-    let i = 0;
-    while (i < words.length && ['-s', '-d', '-i', '-o', '-p'].includes(words[i]!)) i += 2;
-    return [...words.slice(0, i), '-m', 'comment', '--comment', `"trl:${hash}"`, ...words.slice(i)].join(' ');
+    const at = commentPosition(rule);
+    const comment = `-m comment --comment "trl:${hash}"`;
+    if (at === 0) return `${comment} ${rule}`;
+    if (at === rule.length) return `${rule} ${comment}`;
+    return `${rule.slice(0, at)} ${comment} ${rule.slice(at + 1)}`;
   });
+}
+
+const BASIC_MATCHES = new Set(['-s', '-d', '-i', '-o', '-p']);
+
+/** Index of the space after the leading basic matches (`-s x -d y ...`), or 0 if there are none. */
+function commentPosition(rule: string): number {
+  let end = 0;
+  for (;;) {
+    const start = end === 0 ? 0 : end + 1;
+    const flagEnd = rule.indexOf(' ', start);
+    if (flagEnd < 0) return BASIC_MATCHES.has(rule.slice(start)) ? rule.length : end;
+    if (!BASIC_MATCHES.has(rule.slice(start, flagEnd))) return end;
+    const valueEnd = rule.indexOf(' ', flagEnd + 1);
+    if (valueEnd < 0) return rule.length;
+    end = valueEnd;
+  }
 }
 
 /** `iptables-restore --noflush` input: declares (creating or flushing) and fills the given chains. */
@@ -275,7 +391,7 @@ export function renderFilterRestore(chains: readonly RenderedChain[]): string {
 export function renderIpsetRestore(sets: readonly RenderedSet[]): string {
   const lines: string[] = [];
   for (const s of sets) {
-    const header = `${s.type} family ${s.family === 4 ? 'inet' : 'inet6'} hashsize 1024 maxelem 1048576`;
+    const header = ipsetCreateOptions(s.type, s.family);
     lines.push(
       `create ${s.name} ${header} -exist`,
       `create ${s.tempName} ${header} -exist`,
@@ -286,4 +402,9 @@ export function renderIpsetRestore(sets: readonly RenderedSet[]): string {
   }
   lines.push('');
   return lines.join('\n');
+}
+
+/** The `ipset create` arguments after the name, shared by every set of ours of this type. */
+export function ipsetCreateOptions(type: string, family: Family): string {
+  return `${type} family ${family === 4 ? 'inet' : 'inet6'} hashsize 1024 maxelem 1048576`;
 }

@@ -11,17 +11,50 @@ import {
 
 /** An empty selector matches every label set; requirements are ANDed. */
 export function selectorMatches(selector: LabelSelector, labels: Labels): boolean {
-  return requirementsOf(selector).every((r) => requirementMatches(r, labels));
+  return compileSelector(selector).matches(labels);
 }
 
-function requirementMatches(req: LabelSelectorRequirement, labels: Labels): boolean {
+/** A selector prepared for matching many label sets: requirements with their values as sets. */
+export interface CompiledSelector {
+  matches(labels: Labels): boolean;
+  /** `In` requirements (matchLabels included): a pod must carry one of `values` under `key`. */
+  readonly required: readonly { key: string; values: ReadonlySet<string> }[];
+}
+
+interface PreparedRequirement {
+  key: string;
+  operator: LabelSelectorOperator;
+  values: ReadonlySet<string>;
+}
+
+// Policies are matched against every pod; preparing a selector once per object saves the
+// requirement list and value lookups on each match. Selector objects are not mutated.
+const compiled = new WeakMap<LabelSelector, CompiledSelector>();
+
+export function compileSelector(selector: LabelSelector): CompiledSelector {
+  const cached = compiled.get(selector);
+  if (cached !== undefined) return cached;
+  const prepared: PreparedRequirement[] = requirementsOf(selector).map((r) => ({
+    key: r.key,
+    operator: r.operator,
+    values: new Set(r.values ?? []),
+  }));
+  const result: CompiledSelector = {
+    matches: (labels) => prepared.every((r) => requirementMatches(r, labels)),
+    required: prepared.filter((r) => r.operator === 'In'),
+  };
+  compiled.set(selector, result);
+  return result;
+}
+
+function requirementMatches(req: PreparedRequirement, labels: Labels): boolean {
   const has = Object.hasOwn(labels, req.key);
   switch (req.operator) {
     case 'In':
-      return has && (req.values ?? []).includes(labels[req.key]!);
+      return has && req.values.has(labels[req.key]!);
     case 'NotIn':
       // An absent key satisfies NotIn, as in the API machinery.
-      return !has || !(req.values ?? []).includes(labels[req.key]!);
+      return !has || !req.values.has(labels[req.key]!);
     case 'Exists':
       return has;
     case 'DoesNotExist':

@@ -6,9 +6,8 @@
 // as Kubernetes requires — and until its first pass the fail-closed base drops its traffic.
 
 import type { PolicyApplier } from '../../policy/apply/index.js';
-import { compilePolicies } from '../../policy/compile.js';
+import { IncrementalPolicyCompiler } from '../../policy/incremental.js';
 import type { Pod } from '../../policy/model.js';
-import { renderPolicy } from '../../policy/render.js';
 import type { Datastore, Resource } from '../../src/datastore/types.js';
 import type { Logger } from '../../src/log.js';
 import { hostVethName } from '../dataplane/naming.js';
@@ -36,6 +35,7 @@ export interface PolicySyncOptions {
 export class PolicySync {
   readonly #o: PolicySyncOptions;
   readonly #inputs = new PolicyInputs();
+  readonly #compiler = new IncrementalPolicyCompiler();
   readonly #task: CoalescedTask;
   #loop: { stop(): void } | undefined;
   #repairTimer: NodeJS.Timeout | undefined;
@@ -105,7 +105,7 @@ export class PolicySync {
     // Attachments no Pod object describes are endpoints too (see the header).
     const described = new Set(state.pods.flatMap((p) => p.podIPs));
     for (const e of local) if (!e.podIPs.some((ip) => described.has(ip))) state.pods.push(e);
-    const rendered = renderPolicy(compilePolicies(state));
+    const rendered = this.#compiler.update(state);
     const report = await this.#o.applier.apply(rendered);
     const seconds = (performance.now() - started) / 1000;
     this.#o.metrics?.policyApplySeconds.observe(seconds);

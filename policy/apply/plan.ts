@@ -3,7 +3,7 @@
 // do it. The same planner serves a normal apply (desired vs last applied or kernel), a resync
 // (last applied vs kernel: `planRepair`), a flush (nothing vs kernel) and a rollback (the old
 // family state vs the new one).
-import type { RenderedPolicy } from '../render.js';
+import { ipsetCreateOptions, type RenderedPolicy } from '../render.js';
 import { PolicyApplyError } from './errors.js';
 import {
   type BuiltinRule,
@@ -126,8 +126,7 @@ export function scratchNameOf(name: string): string {
 }
 
 function createLine(set: SetState, name: string): string {
-  const family = set.family === 4 ? 'inet' : 'inet6';
-  return `create ${name} ${set.type} family ${family} hashsize 1024 maxelem 1048576`;
+  return `create ${name} ${ipsetCreateOptions(set.type, set.family)}`;
 }
 
 /**

@@ -24,7 +24,7 @@ export const EXTERNAL_IPS = ['192.0.2.1', '10.0.0.200', '10.0.1.77', 'fd00::99',
 const labelKey = fc.constantFrom('app', 'role');
 const labelValue = fc.constantFrom('web', 'db', 'fe');
 
-const labels = fc.dictionary(labelKey, labelValue, { maxKeys: 2 });
+export const labels = fc.dictionary(labelKey, labelValue, { maxKeys: 2 });
 
 const selector: fc.Arbitrary<LabelSelector> = fc.oneof(
   fc.constant({}),
@@ -114,7 +114,7 @@ const policyTypes = fc.constantFrom<PolicyType[] | undefined>(
   ['Ingress', 'Egress'],
 );
 
-const policyArb = (index: number): fc.Arbitrary<NetworkPolicy> =>
+export const policyArb = (index: number): fc.Arbitrary<NetworkPolicy> =>
   fc
     .record({
       namespace: fc.constantFrom(...NAMESPACES),
@@ -139,7 +139,7 @@ const containerPort: fc.Arbitrary<ContainerPort> = fc.record({
   protocol: fc.constantFrom(...PROTOCOLS),
 });
 
-const podArb = (index: number): fc.Arbitrary<Pod> =>
+export const podArb = (index: number): fc.Arbitrary<Pod> =>
   fc
     .record({
       namespace: fc.constantFrom(...NAMESPACES),
