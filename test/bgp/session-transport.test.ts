@@ -114,7 +114,13 @@ describe('bgp transport: TCP-MD5 in a namespace (root)', function () {
     it(`never connects with ${what}: the listener drops the SYNs`, async () => {
       const listener = await listen();
       let accepted = 0;
-      listener.addPeer('127.0.0.1', { password: 'good-key', accept: (s) => (accepted++, s.destroy()) });
+      listener.addPeer('127.0.0.1', {
+        password: 'good-key',
+        accept: (s) => {
+          accepted++;
+          s.destroy();
+        },
+      });
       await assert.rejects(
         connectBgp({ host: '127.0.0.1', port: listener.port, password, netns, timeoutMs: 800 }),
         ConnectTimeoutError,

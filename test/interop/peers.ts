@@ -1,0 +1,485 @@
+// Interop harness: BIRD 2, FRR 8.4 (zebra+bgpd), GoBGP 3 and ExaBGP 4, each in its own network
+// namespace joined to an 'us' namespace by a veth, with configs, sockets, pid and log files
+// under a temp dir (the recipe of /work/shared/reference/peers-lab.sh). Our sessions run in
+// this process: their sockets are made inside 'us' (bgp/transport `netns`).
+
+import { execFileSync } from 'node:child_process';
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Lab, type LabProcess } from '../../src/lab/index.js';
+
+export type DaemonKind = 'frr' | 'bird' | 'gobgp' | 'exabgp';
+
+export interface PeerOptions {
+  readonly kind: DaemonKind;
+  /** The daemon's AS. */
+  readonly as: number;
+  /** Our AS as the daemon expects it. */
+  readonly ourAs: number;
+  /** The daemon only waits for us to connect. */
+  readonly passive?: boolean;
+  /** TCP-MD5 key the daemon uses. */
+  readonly password?: string;
+  /** Hold time the daemon offers (seconds). */
+  readonly holdTime?: number;
+  readonly gracefulRestart?: boolean;
+  /** We are the daemon's route-reflector client (iBGP only). */
+  readonly routeReflectorClient?: boolean;
+  /** IPv4 prefixes the daemon announces to us. */
+  readonly announce?: readonly string[];
+}
+
+export interface RunningPeer {
+  readonly name: string;
+  readonly options: PeerOptions;
+  /** The daemon's address; ours on the same link is `ourAddress`. */
+  readonly address: string;
+  readonly ourAddress: string;
+  readonly routerId: string;
+  readonly dir: string;
+}
+
+async function waitFor<T>(
+  what: string,
+  timeoutMs: number,
+  probe: () => T | undefined | Promise<T | undefined>,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await probe();
+      if (v !== undefined) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline)
+      throw new Error(`timeout waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+export { waitFor };
+
+export class InteropLab {
+  readonly lab: Lab;
+  readonly dir: string;
+  /** Network namespace file of 'us', for transportDialer / BgpListener. */
+  readonly netns: string;
+  readonly #peers = new Map<string, RunningPeer>();
+  /** The BGP process of each peer (bgpd, bird, gobgpd, exabgp), for SIGSTOP. */
+  readonly #bgpProcess = new Map<string, LabProcess>();
+  readonly #processes: LabProcess[] = [];
+  #torn = false;
+
+  private constructor(lab: Lab, dir: string, netns: string) {
+    this.lab = lab;
+    this.dir = dir;
+    this.netns = netns;
+  }
+
+  /** Creates 'us' and one namespace per peer (link 10.251.<i>.0/24: us .1, peer .2), then starts each daemon. */
+  static async create(peers: Readonly<Record<string, PeerOptions>>): Promise<InteropLab> {
+    const lab = await Lab.create();
+    const dir = mkdtempSync(join(tmpdir(), 'trellis-interop-'));
+    chmodSync(dir, 0o755);
+    const names = Object.keys(peers);
+    const [us] = await lab.addNamespaces(['us', ...names]);
+    const self = new InteropLab(lab, dir, `/run/netns/${us}`);
+    try {
+      await Promise.all(
+        names.map((name, i) =>
+          lab.connect({
+            a: { ns: 'us', ifname: `v${i}`, address: `10.251.${i + 1}.1/24` },
+            b: { ns: name, ifname: 'eth0', address: `10.251.${i + 1}.2/24` },
+          }),
+        ),
+      );
+      await Promise.all(names.map((name, i) => self.#start(name, i + 1, peers[name]!)));
+    } catch (err) {
+      await self.teardown();
+      throw err;
+    }
+    return self;
+  }
+
+  peer(name: string): RunningPeer {
+    const p = this.#peers.get(name);
+    if (p === undefined) throw new Error(`no peer ${name}`);
+    return p;
+  }
+
+  async #start(name: string, index: number, options: PeerOptions): Promise<void> {
+    const dir = join(this.dir, name);
+    execFileSync('mkdir', ['-p', dir]);
+    const peer: RunningPeer = {
+      name,
+      options,
+      address: `10.251.${index}.2`,
+      ourAddress: `10.251.${index}.1`,
+      routerId: `10.251.${index}.2`,
+      dir,
+    };
+    this.#peers.set(name, peer);
+    switch (options.kind) {
+      case 'frr':
+        return this.#startFrr(peer);
+      case 'bird':
+        return this.#startBird(peer);
+      case 'gobgp':
+        return this.#startGobgp(peer);
+      case 'exabgp':
+        return this.#startExabgp(peer);
+    }
+  }
+
+  async #startFrr(p: RunningPeer): Promise<void> {
+    const o = p.options;
+    const n = p.ourAddress;
+    const lines = [
+      'hostname peer',
+      'log file bgpd.log',
+      `router bgp ${o.as}`,
+      ` bgp router-id ${p.routerId}`,
+      ' no bgp ebgp-requires-policy',
+      ' no bgp network import-check',
+      ...(o.gracefulRestart ? [' bgp graceful-restart'] : []),
+      ` neighbor ${n} remote-as ${o.ourAs}`,
+      ` neighbor ${n} timers connect 1`,
+      ...(o.holdTime !== undefined
+        ? [` neighbor ${n} timers ${Math.max(1, Math.floor(o.holdTime / 3))} ${o.holdTime}`]
+        : []),
+      ...(o.passive ? [` neighbor ${n} passive`] : []),
+      ...(o.password !== undefined ? [` neighbor ${n} password ${o.password}`] : []),
+      ' address-family ipv4 unicast',
+      ...(o.announce ?? []).map((pfx) => `  network ${pfx}`),
+      ...(o.routeReflectorClient ? [`  neighbor ${n} route-reflector-client`] : []),
+      ' exit-address-family',
+      'exit',
+    ];
+    writeFileSync(join(p.dir, 'zebra.conf'), 'hostname peer\n');
+    writeFileSync(join(p.dir, 'bgpd.conf'), `${lines.join('\n')}\n`);
+    // The daemons drop to user frr and create their vty sockets in the directory.
+    const uid = Number(execFileSync('id', ['-u', 'frr']).toString());
+    const gid = Number(execFileSync('id', ['-g', 'frr']).toString());
+    for (const f of ['', 'zebra.conf', 'bgpd.conf']) chownSync(join(p.dir, f), uid, gid);
+    // -z/--vty_socket/-i keep sockets and pid files private; -A 127.0.0.1 -P 0 disables the TCP vty.
+    const common = [
+      '-d',
+      '-z',
+      join(p.dir, 'zserv.api'),
+      '--vty_socket',
+      p.dir,
+      '-A',
+      '127.0.0.1',
+      '-P',
+      '0',
+    ];
+    await this.#spawn(p, 'zebra', '/usr/lib/frr/zebra', [
+      ...common,
+      '-f',
+      join(p.dir, 'zebra.conf'),
+      '-i',
+      join(p.dir, 'zebra.pid'),
+      '--log',
+      `file:${join(p.dir, 'zebra.log')}`,
+    ]);
+    await waitFor('zebra socket', 10_000, () => (existsSync(join(p.dir, 'zserv.api')) ? true : undefined));
+    await this.#spawn(p, 'bgpd', '/usr/lib/frr/bgpd', [
+      ...common,
+      '-f',
+      join(p.dir, 'bgpd.conf'),
+      '-i',
+      join(p.dir, 'bgpd.pid'),
+      '--log',
+      `file:${join(p.dir, 'bgpd.log')}`,
+    ]);
+    await waitFor('bgpd vty', 10_000, () => (existsSync(join(p.dir, 'bgpd.vty')) ? true : undefined));
+  }
+
+  async #startBird(p: RunningPeer): Promise<void> {
+    const o = p.options;
+    const conf = [
+      `router id ${p.routerId};`,
+      `log "${join(p.dir, 'bird.log')}" all;`,
+      'protocol device { }',
+      ...((o.announce ?? []).length > 0
+        ? [
+            `protocol static announced { ipv4; ${(o.announce ?? []).map((x) => `route ${x} blackhole;`).join(' ')} }`,
+          ]
+        : []),
+      'protocol bgp us {',
+      `  local ${p.address} as ${o.as};`,
+      `  neighbor ${p.ourAddress} as ${o.ourAs};`,
+      '  connect retry time 1;',
+      '  error wait time 1, 2;',
+      ...(o.passive ? ['  passive on;'] : []),
+      ...(o.password !== undefined ? [`  password "${o.password}";`] : []),
+      ...(o.holdTime !== undefined ? [`  hold time ${o.holdTime};`] : []),
+      ...(o.gracefulRestart ? ['  graceful restart on;'] : []),
+      ...(o.routeReflectorClient ? ['  rr client;'] : []),
+      '  ipv4 { import all; export all; };',
+      '}',
+    ];
+    writeFileSync(join(p.dir, 'bird.conf'), `${conf.join('\n')}\n`);
+    // -f: in the foreground, so the lab owns (and reaps) it; -s/-P keep the socket and pid file private.
+    await this.#spawn(p, 'bird', 'bird', [
+      '-f',
+      '-c',
+      join(p.dir, 'bird.conf'),
+      '-s',
+      join(p.dir, 'bird.ctl'),
+      '-P',
+      join(p.dir, 'bird.pid'),
+    ]);
+    await waitFor('bird control socket', 10_000, () =>
+      existsSync(join(p.dir, 'bird.ctl')) ? true : undefined,
+    );
+  }
+
+  async #startGobgp(p: RunningPeer): Promise<void> {
+    const o = p.options;
+    const toml = [
+      '[global.config]',
+      `  as = ${o.as}`,
+      `  router-id = "${p.routerId}"`,
+      `  local-address-list = ["${p.address}"]`,
+      '[[neighbors]]',
+      '  [neighbors.config]',
+      `    neighbor-address = "${p.ourAddress}"`,
+      `    peer-as = ${o.ourAs}`,
+      ...(o.password !== undefined ? [`    auth-password = "${o.password}"`] : []),
+      '  [neighbors.timers.config]',
+      '    connect-retry = 1',
+      ...(o.holdTime !== undefined
+        ? [
+            `    hold-time = ${o.holdTime}`,
+            `    keepalive-interval = ${Math.max(1, Math.floor(o.holdTime / 3))}`,
+          ]
+        : []),
+      ...(o.passive ? ['  [neighbors.transport.config]', '    passive-mode = true'] : []),
+      ...(o.routeReflectorClient
+        ? [
+            '  [neighbors.route-reflector.config]',
+            '    route-reflector-client = true',
+            `    route-reflector-cluster-id = "${p.routerId}"`,
+          ]
+        : []),
+      ...(o.gracefulRestart
+        ? ['  [neighbors.graceful-restart.config]', '    enabled = true', '    restart-time = 120']
+        : []),
+      '  [[neighbors.afi-safis]]',
+      '    [neighbors.afi-safis.config]',
+      '      afi-safi-name = "ipv4-unicast"',
+      ...(o.gracefulRestart
+        ? ['    [neighbors.afi-safis.mp-graceful-restart.config]', '      enabled = true']
+        : []),
+    ];
+    writeFileSync(join(p.dir, 'gobgpd.toml'), `${toml.join('\n')}\n`);
+    await this.#spawn(p, 'gobgpd', 'gobgpd', [
+      '-f',
+      join(p.dir, 'gobgpd.toml'),
+      '--api-hosts',
+      `unix://${join(p.dir, 'gobgp.sock')}`,
+      '--pprof-disable',
+      '-p',
+    ]);
+    await waitFor('gobgpd api', 10_000, () => (this.gobgp(p.name, ['global']) ? true : undefined));
+    for (const pfx of o.announce ?? []) this.gobgp(p.name, ['global', 'rib', 'add', '-a', 'ipv4', pfx]);
+  }
+
+  async #startExabgp(p: RunningPeer): Promise<void> {
+    const o = p.options;
+    const logger = join(p.dir, 'logger.py');
+    writeFileSync(
+      logger,
+      [
+        '#!/usr/bin/python3',
+        '# ExaBGP writes one JSON object per line to our stdin; its pipe is non-blocking.',
+        'import os, sys',
+        'os.set_blocking(0, True)',
+        `with open("${join(p.dir, 'events.jsonl')}", "a", buffering=1) as out:`,
+        '    for line in sys.stdin:',
+        '        out.write(line)',
+        '',
+      ].join('\n'),
+    );
+    chmodSync(logger, 0o755);
+    const conf = [
+      'process logger {',
+      `    run ${logger};`,
+      '    encoder json;',
+      '}',
+      `neighbor ${p.ourAddress} {`,
+      `    router-id ${p.routerId};`,
+      `    local-address ${p.address};`,
+      `    local-as ${o.as};`,
+      `    peer-as ${o.ourAs};`,
+      ...(o.passive ? ['    passive;'] : []),
+      ...(o.password !== undefined ? [`    md5-password "${o.password}";`] : []),
+      ...(o.holdTime !== undefined ? [`    hold-time ${o.holdTime};`] : []),
+      '    family { ipv4 unicast; }',
+      '    api { processes [ logger ]; neighbor-changes; receive { parsed; update; notification; } }',
+      '}',
+    ];
+    writeFileSync(join(p.dir, 'exabgp.conf'), `${conf.join('\n')}\n`);
+    await this.#spawn(p, 'exabgp', 'exabgp', [join(p.dir, 'exabgp.conf')], {
+      exabgp_tcp_bind: p.address,
+      exabgp_tcp_port: '179',
+      exabgp_api_cli: 'false',
+      exabgp_daemon_user: 'root',
+      exabgp_daemon_drop: 'false',
+      exabgp_reactor_speed: '0.1',
+      exabgp_log_destination: join(p.dir, 'exabgp.log'),
+    });
+  }
+
+  /**
+   * Every daemon runs in the foreground under Lab.spawn (FRR without -d, BIRD with -f): the lab
+   * then tracks, kills and reaps it, and nothing is left to PID 1 to reap late.
+   */
+  async #spawn(
+    p: RunningPeer,
+    role: string,
+    cmd: string,
+    args: readonly string[],
+    env?: Record<string, string>,
+  ): Promise<void> {
+    const proc = await this.lab.spawn(p.name, cmd, args, {
+      logFile: join(p.dir, `${role}.out`),
+      ...(env && { env }),
+    });
+    this.#processes.push(proc);
+    if (role !== 'zebra') this.#bgpProcess.set(p.name, proc);
+  }
+
+  vtysh(name: string, command: string): string {
+    const p = this.peer(name);
+    return execFileSync('vtysh', ['--vty_socket', p.dir, '-c', command], { encoding: 'utf8' });
+  }
+
+  birdc(name: string, command: string): string {
+    const p = this.peer(name);
+    return execFileSync('birdc', ['-s', join(p.dir, 'bird.ctl'), ...command.split(' ')], {
+      encoding: 'utf8',
+    });
+  }
+
+  gobgp(name: string, args: readonly string[]): string {
+    const p = this.peer(name);
+    return execFileSync('gobgp', ['--target', `unix://${join(p.dir, 'gobgp.sock')}`, ...args], {
+      encoding: 'utf8',
+    });
+  }
+
+  /** ExaBGP's API events (neighbor state, updates, notifications), one object per line. */
+  exabgpEvents(name: string): Record<string, unknown>[] {
+    const file = join(this.peer(name).dir, 'events.jsonl');
+    if (!existsSync(file)) return [];
+    return readFileSync(file, 'utf8')
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+  }
+
+  /** The daemon's view of its session with us: 'Established', 'Active', 'Idle'... */
+  peerState(name: string): string {
+    const p = this.peer(name);
+    switch (p.options.kind) {
+      case 'frr':
+        return String(this.frrNeighbor(name).bgpState);
+      case 'bird': {
+        const m = /BGP state:\s+(\S+)/.exec(this.birdc(name, 'show protocols all us'));
+        return m?.[1] ?? 'unknown';
+      }
+      case 'gobgp': {
+        const j = JSON.parse(this.gobgp(name, ['neighbor', p.ourAddress, '-j'])) as {
+          state?: { session_state?: number };
+        };
+        // gobgp's enum: 1 idle, 2 connect, 3 active, 4 opensent, 5 openconfirm, 6 established.
+        return (
+          ['unknown', 'Idle', 'Connect', 'Active', 'OpenSent', 'OpenConfirm', 'Established'][
+            j.state?.session_state ?? 0
+          ] ?? 'unknown'
+        );
+      }
+      case 'exabgp': {
+        const states = this.exabgpEvents(name).filter((e) => e.type === 'state');
+        const last = states.at(-1) as { neighbor?: { state?: string } } | undefined;
+        return last?.neighbor?.state === 'up' ? 'Established' : (last?.neighbor?.state ?? 'unknown');
+      }
+    }
+  }
+
+  frrNeighbor(name: string): Record<string, unknown> {
+    const p = this.peer(name);
+    const all = JSON.parse(this.vtysh(name, `show bgp neighbors ${p.ourAddress} json`)) as Record<
+      string,
+      Record<string, unknown>
+    >;
+    const n = all[p.ourAddress];
+    if (n === undefined) throw new Error(`FRR has no neighbor ${p.ourAddress}`);
+    return n;
+  }
+
+  /** SIGSTOP the peer's BGP process; `thaw` (also done by teardown) resumes it. */
+  freeze(name: string): void {
+    process.kill(this.#bgp(name).pid, 'SIGSTOP');
+  }
+
+  thaw(name: string): void {
+    process.kill(this.#bgp(name).pid, 'SIGCONT');
+  }
+
+  #bgp(name: string): LabProcess {
+    const proc = this.#bgpProcess.get(name);
+    if (proc === undefined) throw new Error(`no BGP process for ${name}`);
+    return proc;
+  }
+
+  /** Resumes frozen daemons, then the lab stops them all (SIGTERM, SIGKILL) and removes the temp dir. */
+  async teardown(): Promise<void> {
+    if (this.#torn) return;
+    this.#torn = true;
+    for (const p of this.#peers.values()) {
+      try {
+        this.thaw(p.name);
+      } catch {
+        // not started or already gone
+      }
+    }
+    await this.lab.teardown();
+    await Promise.all(this.#processes.map((p) => p.exited));
+    // FRR's daemons still fork once (the pid in their pid file is not the one we spawned), and
+    // PID 1 reaps that child late: wait until it is gone so nothing outlives the teardown.
+    const forked = this.#processes.flatMap((p) => pidsFromFiles(this.dir, p.pid));
+    await waitFor('daemons reaped', 10_000, () =>
+      forked.some((pid) => existsSync(`/proc/${pid}`)) ? undefined : true,
+    );
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** Pids recorded in the daemons' pid files under dir, other than the one we spawned. */
+function pidsFromFiles(dir: string, spawned: number): number[] {
+  const out: number[] = [];
+  for (const sub of readdirSync(dir)) {
+    for (const file of ['zebra.pid', 'bgpd.pid', 'bird.pid']) {
+      const path = join(dir, sub, file);
+      if (!existsSync(path)) continue;
+      const pid = Number(readFileSync(path, 'utf8').trim());
+      if (Number.isInteger(pid) && pid > 0 && pid !== spawned) out.push(pid);
+    }
+  }
+  return out;
+}
