@@ -1,7 +1,7 @@
 // Validation of networking.k8s.io/v1 NetworkPolicy from untyped input (YAML, JSON, API
 // objects), following the API server's ValidateNetworkPolicy, plus SetDefaults_NetworkPolicy.
 // Unknown fields are rejected: a typo such as `form:` would otherwise silently allow all sources.
-import { type Cidr, cidrContainsCidr, formatCidr, parseCidr } from './cidr.js';
+import { type Cidr, parseCidr } from './cidr.js';
 import { IssueList, isRecord, readList, readStringMap, show } from './issues.js';
 import {
   type IPBlock,
@@ -205,8 +205,8 @@ function parseIpBlock(value: unknown, path: string, issues: IssueList): IPBlock 
       }
       const ex = parseCidr(e);
       if (ex === undefined) issues.add(ePath, 'Invalid', `${e} is not a valid CIDR`);
-      else if (cidr !== undefined && (!cidrContainsCidr(cidr, ex) || ex.prefix === cidr.prefix)) {
-        issues.add(ePath, 'Invalid', `${e} is not inside cidr ${formatCidr(cidr)} (must be a strict subset)`);
+      else if (cidr !== undefined && (!cidr.contains(ex) || ex.length === cidr.length)) {
+        issues.add(ePath, 'Invalid', `${e} is not inside cidr ${cidr} (must be a strict subset)`);
       }
       return e;
     });

@@ -18,6 +18,12 @@ export interface ParseAddressOptions {
   family?: IPFamily;
 }
 
+/** An address as plain data: all that ordering and containment read, so records may carry it. */
+export interface AddressValue {
+  readonly family: IPFamily;
+  readonly value: bigint;
+}
+
 const V4_MAPPED_PREFIX = 0xffffn << 32n;
 const V4_MAPPED_MASK = ~((1n << 32n) - 1n) & ((1n << 128n) - 1n);
 
@@ -101,15 +107,20 @@ export class IPAddress {
     return formatAddressBytes(bytes, 0, this.family);
   }
 
-  equals(other: IPAddress): boolean {
+  equals(other: AddressValue): boolean {
     return this.family === other.family && this.value === other.value;
   }
 
   /** Orders IPv4 before IPv6, then numerically. */
-  compare(other: IPAddress): number {
-    if (this.family !== other.family) return this.family - other.family;
-    return this.value < other.value ? -1 : this.value > other.value ? 1 : 0;
+  compare(other: AddressValue): number {
+    return compareAddresses(this, other);
   }
+}
+
+/** Orders IPv4 before IPv6, then numerically; for records that carry an address's value. */
+export function compareAddresses(a: AddressValue, b: AddressValue): number {
+  if (a.family !== b.family) return a.family - b.family;
+  return a.value < b.value ? -1 : a.value > b.value ? 1 : 0;
 }
 
 function parseRaw(text: string): IPAddress {

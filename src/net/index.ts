@@ -1,6 +1,8 @@
 // The address core: parse, normalise and do arithmetic on IPv4/IPv6 addresses and prefixes, and
 // the byte-level text <-> wire-bytes fast path that codecs use.
 export {
+  type AddressValue,
+  compareAddresses,
   IPAddress,
   isAddress,
   normalizeAddress,

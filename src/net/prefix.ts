@@ -1,6 +1,6 @@
 // A CIDR prefix (network address + length) for either family, with the arithmetic IPAM needs:
 // ordinals inside the prefix, subnet carving, containment and overlap.
-import { type IPAddress as Address, IPAddress, type V4MappedPolicy } from './address.js';
+import { type IPAddress as Address, type AddressValue, IPAddress, type V4MappedPolicy } from './address.js';
 import { parsePrefixLength } from './bytes.js';
 import { InvalidAddressError, InvalidPrefixError } from './errors.js';
 import { familyBits, type IPFamily } from './family.js';
@@ -71,7 +71,7 @@ export class Prefix {
     return IPAddress.fromBigInt(this.family, this.network.value + this.size - 1n);
   }
 
-  contains(other: Address | Prefix): boolean {
+  contains(other: AddressValue | Prefix): boolean {
     if (other instanceof Prefix) {
       return other.length >= this.length && this.containsAddress(other.network);
     }
@@ -133,7 +133,7 @@ export class Prefix {
     return `${this.network.toString()}/${this.length}`;
   }
 
-  private containsAddress(addr: Address): boolean {
+  private containsAddress(addr: AddressValue): boolean {
     return (
       addr.family === this.family &&
       addr.value >> BigInt(this.bits - this.length) === this.network.value >> BigInt(this.bits - this.length)

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import {
+  compareAddresses,
   InvalidAddressError,
   IPAddress,
   isAddress,
@@ -80,6 +81,17 @@ describe('net/address', () => {
     assert.deepEqual(
       sorted.map((a) => a.toString()),
       ['10.0.0.2', '10.0.0.10', '::1', 'fd00::1'],
+    );
+  });
+
+  it('orders plain address records like IPAddress values (property)', () => {
+    fc.assert(
+      fc.property(fc.oneof(arbV4, arbV6), fc.oneof(arbV4, arbV6), (a, b) => {
+        const record = { family: b.family, value: b.value };
+        assert.equal(compareAddresses(a, record), a.compare(b));
+        assert.equal(a.compare(record), a.compare(b));
+        assert.equal(a.equals(record), a.compare(b) === 0);
+      }),
     );
   });
 

@@ -144,6 +144,7 @@ describe('net/prefix', () => {
         const addr = IPAddress.fromBigInt(p.family, raw % (1n << BigInt(p.bits)));
         const inRange = addr.value >= p.first.value && addr.value <= p.last.value;
         assert.equal(p.contains(addr), inRange);
+        assert.equal(p.contains({ family: addr.family, value: addr.value }), inRange, 'a plain record');
         if (inRange) assert.ok(p.addressAt(p.ordinalOf(addr)).equals(addr));
       }),
     );
