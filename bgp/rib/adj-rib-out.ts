@@ -75,10 +75,6 @@ export class AdjRibOut {
     return this.#sent.size;
   }
 
-  get hasPending(): boolean {
-    return this.#pending.size > 0 || this.#endOfRibDue;
-  }
-
   /** What the target would be sent for this best path (or why not). */
   exportOf(path: Path): ExportResult {
     const { target, policy } = this.#opts;
@@ -131,12 +127,19 @@ export class AdjRibOut {
     return group;
   }
 
-  /** The Loc-RIB best path for `key` changed (undefined: no route): queue what the peer must learn. */
-  update(key: string, prefix: Prefix, best: Path | undefined): void {
+  /**
+   * The Loc-RIB best path for `key` changed (undefined: no route): queue what the peer must learn.
+   * True when the queue now holds a change for it.
+   */
+  update(key: string, prefix: Prefix, best: Path | undefined): boolean {
     const result = best === undefined ? undefined : this.exportOf(best);
     const group = result?.advertise === true ? result.group : undefined;
-    if (group === this.#sent.get(key)) this.#pending.delete(key);
-    else this.#pending.set(key, { prefix, group });
+    if (group === this.#sent.get(key)) {
+      this.#pending.delete(key);
+      return false;
+    }
+    this.#pending.set(key, { prefix, group });
+    return true;
   }
 
   /** A new export policy (or none): re-evaluate every best path; only differences are queued. */

@@ -554,8 +554,7 @@ export class Rib {
     if (!bestChanged) return;
     for (const peer of this.#peers.values()) {
       if (peer.session === undefined) continue;
-      peer.session.out.update(key, d.prefix, best);
-      if (peer.session.out.hasPending) this.#dirty.add(peer);
+      if (peer.session.out.update(key, d.prefix, best)) this.#dirty.add(peer);
     }
   }
 
