@@ -8,13 +8,15 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { attachmentEnv, buildShim, REPO_ROOT, SHIM_PATH } from '../../agent/lab/cluster.js';
-import { Lab, requireRoot } from '../../src/lab/index.js';
+import { Lab, type LabProcess, requireRoot } from '../../src/lab/index.js';
 
 describe('agent on the Kubernetes datastore (root; API server stand-in)', function () {
   this.timeout(60_000);
   let lab: Lab;
   let dir: string;
   let url: string;
+  let standIn: LabProcess;
+  let agent: LabProcess;
 
   const api = async (
     path: string,
@@ -49,7 +51,7 @@ describe('agent on the Kubernetes datastore (root; API server stand-in)', functi
         spec: { cidr: '10.96.0.0/16' },
       },
     ];
-    await lab.spawn(
+    standIn = await lab.spawn(
       'node',
       process.execPath,
       [join(REPO_ROOT, 'dist/test/k8s-apiserver/main.js'), JSON.stringify(seed)],
@@ -75,7 +77,7 @@ describe('agent on the Kubernetes datastore (root; API server stand-in)', functi
         'current-context: x',
       ].join('\n'),
     );
-    await lab.spawn(
+    agent = await lab.spawn(
       'node',
       process.execPath,
       [
@@ -121,7 +123,11 @@ describe('agent on the Kubernetes datastore (root; API server stand-in)', functi
     };
     const r = await lab.exec('node', SHIM_PATH, [], {
       input: JSON.stringify(config),
-      env: attachmentEnv('ADD', 'k8s-pod-1', `/run/netns/${lab.nsName('pod')}`),
+      env: {
+        ...attachmentEnv('ADD', 'k8s-pod-1', `/run/netns/${lab.nsName('pod')}`),
+        // As the kubelet passes them: the pod is in namespace "default".
+        CNI_ARGS: 'K8S_POD_NAMESPACE=default;K8S_POD_NAME=p1',
+      },
       allowFailure: true,
     });
     assert.equal(r.exitCode, 0, r.stdout + r.stderr);
@@ -142,5 +148,53 @@ describe('agent on the Kubernetes datastore (root; API server stand-in)', functi
     const affinities = await api('/apis/trellis.network/v1/blockaffinities');
     assert.equal(affinities.items?.length, 1);
     assert.equal(affinities.items?.[0]?.spec['state'], 'confirmed');
+  });
+
+  it('keeps forwarding and enforcing while the API server is gone, and catches up when it returns', async () => {
+    // Rules only: counters and the save's timestamps change on their own.
+    const chains = async (): Promise<string> =>
+      (await lab.exec('node', 'iptables-save', ['-t', 'filter'])).stdout
+        .split('\n')
+        .filter((l) => !l.startsWith('#'))
+        .map((l) => l.replace(/ \[\d+:\d+\]$/, ''))
+        .join('\n');
+    // Let the pass for the pod attached above finish first.
+    let before = await chains();
+    for (let settled = 0; settled < 3; ) {
+      await new Promise((r) => setTimeout(r, 300));
+      const now = await chains();
+      settled = now === before ? settled + 1 : 0;
+      before = now;
+    }
+    process.kill(standIn.pid, 'SIGUSR1');
+    await new Promise((r) => setTimeout(r, 2000));
+    assert.equal(
+      (await lab.exec('node', 'kill', ['-0', String(agent.pid)], { allowFailure: true })).exitCode,
+      0,
+      'agent alive',
+    );
+    assert.equal(await chains(), before, 'the ruleset in force is untouched while the API is away');
+    const pod = await lab.exec('node', 'ip', ['-o', 'link', 'show', 'type', 'veth']);
+    assert.match(pod.stdout, /trl[0-9a-f]{11}/, 'the pod interface stays');
+    process.kill(standIn.pid, 'SIGUSR2');
+    // A policy created after the outage must reach the kernel: the agent re-watched and caught up.
+    const policy = {
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'NetworkPolicy',
+      metadata: { name: 'deny-all', namespace: 'default' },
+      spec: { podSelector: {}, policyTypes: ['Ingress'] },
+    };
+    await lab.exec('node', process.execPath, [
+      '-e',
+      `fetch('${url}/apis/networking.k8s.io/v1/namespaces/default/networkpolicies', { method: 'POST', headers: { 'content-type': 'application/json' }, body: process.argv[1] }).then((r) => { if (r.status !== 201) process.exit(1); })`,
+      JSON.stringify(policy),
+    ]);
+    // deny-all isolates the pod for ingress: its to-workload chain now ends in a DROP.
+    const isolated = /^-A trl-tw-trl[0-9a-f]{11} -m comment --comment "trl:[0-9a-f]+" -j DROP$/m;
+    assert.doesNotMatch(before, isolated, 'open before the policy');
+    const deadline = Date.now() + 20_000;
+    while (Date.now() < deadline && !isolated.test(await chains()))
+      await new Promise((r) => setTimeout(r, 200));
+    assert.match(await chains(), isolated, 'the policy created after the outage was programmed');
   });
 });
