@@ -27,6 +27,13 @@ export type PolicyVerdict =
 const sameLarge = (a: LargeCommunity, b: LargeCommunity): boolean =>
   a.globalAdmin === b.globalAdmin && a.localData1 === b.localData1 && a.localData2 === b.localData2;
 
+/** `have` followed by the elements of `add` not already present (RFC 1997 lists are sets). */
+function union<T>(have: readonly T[], add: readonly T[], same: (a: T, b: T) => boolean): T[] {
+  const out = [...have];
+  for (const x of add) if (!out.some((y) => same(x, y))) out.push(x);
+  return out;
+}
+
 function matches(m: RouteMatch, prefix: Prefix, attrs: PathAttrs): boolean {
   if (m.prefixes !== undefined && !m.prefixes.some((e) => entryMatches(e, prefix))) return false;
   if (m.communities !== undefined && !m.communities.some((c) => attrs.communities.includes(c))) return false;
@@ -54,16 +61,11 @@ function apply(a: PathAttrs, action: RouteAction, ctx: PolicyContext): PathAttrs
     case 'set-communities':
       return { ...a, communities: [...action.communities] };
     case 'add-communities':
-      return {
-        ...a,
-        communities: [...a.communities, ...action.communities.filter((c) => !a.communities.includes(c))],
-      };
+      return { ...a, communities: union(a.communities, action.communities, (x, y) => x === y) };
     case 'remove-communities':
       return { ...a, communities: a.communities.filter((c) => !action.communities.includes(c)) };
-    case 'add-large-communities': {
-      const added = action.communities.filter((c) => !a.largeCommunities.some((have) => sameLarge(c, have)));
-      return { ...a, largeCommunities: [...a.largeCommunities, ...added] };
-    }
+    case 'add-large-communities':
+      return { ...a, largeCommunities: union(a.largeCommunities, action.communities, sameLarge) };
     case 'remove-large-communities':
       return {
         ...a,
