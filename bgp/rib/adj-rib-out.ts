@@ -45,9 +45,12 @@ export interface AdjRibOutOptions {
   readonly denyWithoutPolicy: boolean;
 }
 
+/** Why a best path is not advertised: a rule, the export policy, RFC 8212, or a family the session lacks. */
+export type NotExported = ExportRefusal | 'policy' | 'no-policy' | 'family';
+
 export type ExportResult =
   | { readonly advertise: true; readonly group: OutboundGroup }
-  | { readonly advertise: false; readonly reason: ExportRefusal | 'policy' | 'no-policy' | 'family' };
+  | { readonly advertise: false; readonly reason: NotExported };
 
 interface Pending {
   readonly prefix: Prefix;
@@ -65,6 +68,8 @@ export class AdjRibOut {
   /** Interned groups: exported attrs -> next hop text -> group. */
   readonly #groups = new WeakMap<PathAttrs, Map<string, OutboundGroup>>();
   #endOfRibDue: boolean;
+  /** The previous export's inputs and result. */
+  #last?: { attrs: PathAttrs; source: Path['source']; statement: number; group: OutboundGroup };
 
   constructor(opts: AdjRibOutOptions) {
     this.#opts = opts;
@@ -77,25 +82,44 @@ export class AdjRibOut {
 
   /** What the target would be sent for this best path (or why not). */
   exportOf(path: Path): ExportResult {
+    const r = this.#export(path);
+    return typeof r === 'string' ? { advertise: false, reason: r } : { advertise: true, group: r };
+  }
+
+  #export(path: Path): OutboundGroup | NotExported {
     const { target, policy } = this.#opts;
     const refusal = exportRefusal(path, target);
-    if (refusal !== undefined) return { advertise: false, reason: refusal };
-    if (policy === undefined && this.#opts.denyWithoutPolicy && target.peer.type === 'ebgp') {
-      return { advertise: false, reason: 'no-policy' };
-    }
+    if (refusal !== undefined) return refusal;
+    if (policy === undefined && this.#opts.denyWithoutPolicy && target.peer.type === 'ebgp')
+      return 'no-policy';
     let attrs = path.attrs;
     let statement = -1;
     let forceSelf = path.source.type === 'local';
     if (policy !== undefined) {
       const verdict = evaluatePolicy(policy, path.prefix, attrs, { prependAs: target.localAs });
-      if (!verdict.accepted) return { advertise: false, reason: 'policy' };
+      if (!verdict.accepted) return 'policy';
       attrs = verdict.attrs;
       statement = verdict.statement;
       forceSelf ||= verdict.nextHopSelf;
     }
     const hops = nextHopsFor(path, target, this.#opts.addresses, forceSelf);
-    if (hops === undefined) return { advertise: false, reason: 'family' };
-    return { advertise: true, group: this.#group(path, attrs, statement, hops) };
+    if (hops === undefined) return 'family';
+    const last = this.#last;
+    // Consecutive prefixes of one UPDATE share everything: skip the memo lookups and key strings.
+    if (
+      last !== undefined &&
+      last.attrs === attrs &&
+      last.source === path.source &&
+      last.statement === statement &&
+      last.group.family === path.prefix.family &&
+      last.group.nextHops.nextHop === hops.nextHop &&
+      last.group.nextHops.linkLocalNextHop === hops.linkLocalNextHop
+    ) {
+      return last.group;
+    }
+    const group = this.#group(path, attrs, statement, hops);
+    this.#last = { attrs, source: path.source, statement, group };
+    return group;
   }
 
   #group(path: Path, attrs: PathAttrs, statement: number, hops: NextHops): OutboundGroup {
@@ -132,8 +156,8 @@ export class AdjRibOut {
    * True when the queue now holds a change for it.
    */
   update(key: string, prefix: Prefix, best: Path | undefined): boolean {
-    const result = best === undefined ? undefined : this.exportOf(best);
-    const group = result?.advertise === true ? result.group : undefined;
+    const result = best === undefined ? undefined : this.#export(best);
+    const group = typeof result === 'object' ? result : undefined;
     if (group === this.#sent.get(key)) {
       this.#pending.delete(key);
       return false;
@@ -150,6 +174,7 @@ export class AdjRibOut {
     const { policy: _old, ...rest } = this.#opts;
     this.#opts = policy === undefined ? rest : { ...rest, policy };
     this.#exported = new WeakMap();
+    this.#last = undefined;
     for (const [key, prefix, best] of entries) this.update(key, prefix, best);
   }
 

@@ -311,15 +311,9 @@ export class Rib {
         ...(this.#opts.clusterId === undefined ? {} : { clusterId: this.#opts.clusterId }),
       });
       for (const prefix of announced) {
-        const route = this.#import(
-          peer,
-          session.ref,
-          prefix,
-          attrs,
-          received.nextHops[prefix.family],
-          refusal,
-        );
         const key = formatPrefix(prefix);
+        const hops = received.nextHops[prefix.family];
+        const route = this.#import(peer, session.ref, prefix, key, attrs, hops, refusal);
         peer.adjIn.set(key, route);
         if (route.accepted === undefined) rejected++;
         this.#setCandidate(key, prefix, id, route.accepted);
@@ -333,20 +327,19 @@ export class Rib {
     peer: Peer,
     ref: PeerRef,
     prefix: Prefix,
+    key: string,
     attrs: PathAttrs,
     hops: NextHops | undefined,
     refusal: ImportRefusal | undefined,
   ): ReceivedRoute {
+    const linkLocal = hops?.linkLocalNextHop;
+    // One object shape for every path (absent fields as undefined) keeps property access monomorphic.
     const received: Path = {
       prefix,
-      key: formatPrefix(prefix),
-      ...(hops === undefined ? {} : { nextHop: hops.nextHop }),
-      ...(hops?.linkLocalNextHop === undefined
-        ? {}
-        : {
-            linkLocalNextHop: hops.linkLocalNextHop,
-            ...(ref.ifindex === undefined ? {} : { ifindex: ref.ifindex }),
-          }),
+      key,
+      nextHop: hops?.nextHop,
+      linkLocalNextHop: linkLocal,
+      ifindex: linkLocal === undefined ? undefined : ref.ifindex,
       attrs,
       source: ref,
       stale: false,
@@ -419,6 +412,7 @@ export class Rib {
           peer,
           received.source,
           received.prefix,
+          key,
           received.attrs,
           hopsOf(received),
           undefined,
