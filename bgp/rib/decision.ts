@@ -96,7 +96,8 @@ export function equallyPreferred(candidates: readonly Path[], opts: DecisionOpti
 /** Best path and ECMP set for one prefix's candidates (at most one path per peer). */
 export function selectPaths(candidates: readonly Path[], opts: DecisionOptions): Selection {
   if (candidates.length === 0) return { multipath: [] };
-  if (candidates.length === 1) return { best: candidates[0]!, multipath: candidates };
+  // A fresh array: the caller's candidate list changes later, a published set must not.
+  if (candidates.length === 1) return { best: candidates[0]!, multipath: [candidates[0]!] };
   const ordered = equallyPreferred(candidates, opts).sort(compareTieBreaks);
   const best = ordered[0]!;
   if (opts.maxPaths <= 1 || best.nextHop === undefined) return { best, multipath: [best] };

@@ -65,6 +65,23 @@ describe('bgp/rib Rib', () => {
     assert.equal(rib.size, 0);
   });
 
+  it('a change of the ECMP set alone is emitted (the best path stays)', () => {
+    const { rib, changes } = ribWith({ maxPaths: 4 });
+    up(rib, 'a', 65001, 2);
+    up(rib, 'b', 65001, 3);
+    rib.receive('a', announce(['10.1.0.0/24'], v4Attributes({ asPath: [65001], nextHop: '192.0.2.2' })));
+    rib.receive('b', announce(['10.1.0.0/24'], v4Attributes({ asPath: [65001], nextHop: '192.0.2.3' })));
+    rib.receive('b', withdraw(['10.1.0.0/24']));
+    assert.deepEqual(
+      changes.map((c) => c.paths.map((p) => p.nextHop)),
+      [['192.0.2.2'], ['192.0.2.2', '192.0.2.3'], ['192.0.2.2']],
+    );
+    assert.deepEqual(
+      changes.map((c) => c.best?.source.id),
+      ['a', 'a', 'a'],
+    );
+  });
+
   it('treat-as-withdraw (RFC 7606) removes the announced prefixes', () => {
     const { rib } = ribWith();
     up(rib, 'tor', 65001, 2);
@@ -354,7 +371,18 @@ describe('bgp/rib Rib', () => {
       );
     fc.assert(
       fc.property(fc.array(op, { maxLength: 60 }), fc.integer({ min: 1, max: 3 }), (ops, maxPaths) => {
-        const { rib, changes } = build(maxPaths);
+        const { rib } = build(maxPaths);
+        // Snapshot at emission time: a listener may keep what it was given.
+        const snapshots: {
+          prefix: LocRibChange['prefix'];
+          paths: { source: { id: string }; attrs: { med?: number } }[];
+        }[] = [];
+        rib.onChange((c) =>
+          snapshots.push({
+            prefix: c.prefix,
+            paths: c.paths.map((p) => ({ source: { id: p.source.id }, attrs: { med: p.attrs.med } })),
+          }),
+        );
         for (const o of ops) {
           const id = PEERS[o.peer]!.id;
           if (o.down === 'stale' || o.down === 'drop') {
@@ -389,7 +417,7 @@ describe('bgp/rib Rib', () => {
         assert.deepEqual(stale(view(rib)), stale(view(fresh)));
         // The change feed, replayed, gives the final Loc-RIB.
         const replay = new Map<string, string[]>(PREFIXES.map((p) => [p, []]));
-        for (const c of changes)
+        for (const c of snapshots)
           replay.set(
             `${c.prefix.addr}/${c.prefix.len}`,
             c.paths.map((p) => `${p.source.id}:${p.attrs.med}`),
