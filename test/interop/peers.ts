@@ -218,7 +218,7 @@ export class InteropLab {
             `protocol static announced { ipv4; ${(o.announce ?? []).map((x) => `route ${x} blackhole;`).join(' ')} }`,
           ]
         : []),
-      'protocol bgp us {',
+      'protocol bgp trellis {',
       `  local ${p.address} as ${o.as};`,
       `  neighbor ${p.ourAddress} as ${o.ourAs};`,
       '  connect retry time 1;',
@@ -399,7 +399,7 @@ export class InteropLab {
       case 'frr':
         return String(this.frrNeighbor(name).bgpState);
       case 'bird': {
-        const m = /BGP state:\s+(\S+)/.exec(this.birdc(name, 'show protocols all us'));
+        const m = /BGP state:\s+(\S+)/.exec(this.birdc(name, 'show protocols all trellis'));
         return m?.[1] ?? 'unknown';
       }
       case 'gobgp': {
@@ -441,7 +441,10 @@ export class InteropLab {
     process.kill(this.#bgp(name).pid, 'SIGCONT');
   }
 
-  #bgp(name: string): LabProcess {
+  /** bgpd forks once after start, so its pid file names the process that speaks BGP. */
+  #bgp(name: string): { pid: number } {
+    const pidFile = join(this.peer(name).dir, 'bgpd.pid');
+    if (existsSync(pidFile)) return { pid: Number(readFileSync(pidFile, 'utf8').trim()) };
     const proc = this.#bgpProcess.get(name);
     if (proc === undefined) throw new Error(`no BGP process for ${name}`);
     return proc;
