@@ -29,7 +29,7 @@ import {
 } from './policy-chains.js';
 import { PolicyRenderer, type RenderedPolicy, type RenderOptions } from './render.js';
 import { sameData } from './same-data.js';
-import { compileSelector } from './selector.js';
+import { type CompiledSelector, compileSelector } from './selector.js';
 import { defaultPolicyTypes, parseNetworkPolicy } from './validate.js';
 
 // Linux interface names: at most 15 bytes; `+` would be an iptables wildcard.
@@ -59,6 +59,8 @@ interface PolicyEntry {
   policy: NetworkPolicy;
   name: string;
   types: PolicyType[];
+  /** The prepared pod selector. */
+  selects: CompiledSelector;
   /** By `${family}${direction}`, compiled on first use. */
   chains: Map<string, PolicyChainDef | undefined>;
 }
@@ -73,8 +75,12 @@ interface FamilyMemory {
   family: Family;
   /** Local endpoints with an address in this family, by pod id. */
   endpoints: Map<string, EndpointState>;
-  /** Pod ids of `endpoints` in interface order as last emitted. */
-  order: string[];
+  /** The endpoint list last emitted, in interface order. */
+  emitted: EndpointIR[];
+  /** Since then, an endpoint came, went or changed its interface: the order must be rebuilt. */
+  reorder: boolean;
+  /** Since then, some endpoint's IR was replaced. */
+  replaced: boolean;
   /** Per direction: policy name -> number of endpoints it applies to. */
   usage: Record<Direction, Map<string, number>>;
   /** Sets of the last result with their definitions; dropped when a change may alter them. */
@@ -95,8 +101,8 @@ export class IncrementalPolicyCompiler {
   readonly #index = new ClusterIndex();
   #inputs: Inputs = { pods: new Map(), namespaces: new Map(), policies: new Map() };
   #policiesBySourceKey = new Map<string, PolicyEntry>();
-  /** Policies by namespace, sorted by name: the candidates to select a pod. */
-  #policiesByNamespace = new Map<string, PolicyEntry[]>();
+  /** Policies by namespace: the candidates to select a pod. */
+  #policiesByNamespace = new Map<string, NamespacePolicies>();
   readonly #families: Record<Family, FamilyMemory> = { 4: emptyFamily(4), 6: emptyFamily(6) };
 
   constructor(options: RenderOptions = {}) {
@@ -182,6 +188,7 @@ export class IncrementalPolicyCompiler {
           policy,
           name,
           types: defaultPolicyTypes(policy.spec),
+          selects: compileSelector(policy.spec.podSelector),
           chains: new Map(),
         };
         return entry;
@@ -205,16 +212,17 @@ export class IncrementalPolicyCompiler {
     const ifaces = new Map<string, string>();
     state.pods.forEach((pod, i) => {
       const id = `${pod.namespace}/${pod.name}`;
-      const where = `pods[${i}](${id})`;
-      if (pods.has(id)) issues.add(where, 'Duplicate', `pod ${id} is listed twice`);
+      // Built only for a problem: most passes have none, over tens of thousands of pods.
+      const where = () => `pods[${i}](${id})`;
+      if (pods.has(id)) issues.add(where(), 'Duplicate', `pod ${id} is listed twice`);
       const previous = this.#inputs.pods.get(id);
       const entry = previous !== undefined && sameData(previous.source, pod) ? previous : podEntryOf(pod, id);
-      for (const p of entry.problems) issues.add(`${where}${p.path}`, p.code, p.detail);
+      for (const p of entry.problems) issues.add(`${where()}${p.path}`, p.code, p.detail);
       if (pod.hostInterface !== undefined) {
         const other = ifaces.get(pod.hostInterface);
         if (other !== undefined) {
           issues.add(
-            `${where}.hostInterface`,
+            `${where()}.hostInterface`,
             'Duplicate',
             `${pod.hostInterface} is also the interface of ${other}`,
           );
@@ -251,16 +259,14 @@ export class IncrementalPolicyCompiler {
     const selecting =
       pod?.hostInterface === undefined
         ? []
-        : (this.#policiesByNamespace.get(pod.namespace) ?? []).filter((e) =>
-            compileSelector(e.policy.spec.podSelector).matches(pod.labels),
-          );
+        : selectingPolicies(this.#policiesByNamespace.get(pod.namespace), pod.labels);
     for (const family of FAMILIES) {
       const memory = this.#families[family];
       const previous = memory.endpoints.get(id);
       if (previous !== undefined) countUsage(memory, previous, -1);
       const addresses = pod?.hostInterface === undefined ? [] : addressesOf(pod, family);
       if (pod?.hostInterface === undefined || addresses.length === 0) {
-        memory.endpoints.delete(id);
+        if (memory.endpoints.delete(id)) memory.reorder = true;
         continue;
       }
       const applying = { ingress: [] as string[], egress: [] as string[] };
@@ -279,6 +285,8 @@ export class IncrementalPolicyCompiler {
       };
       // Keeping the object lets the renderer reuse the endpoint's chains.
       if (previous !== undefined && sameData(previous.ir, ir)) ir = previous.ir;
+      if (previous?.ir.iface !== ir.iface) memory.reorder = true;
+      if (previous?.ir !== ir) memory.replaced = true;
       const state: EndpointState = { ir, applying };
       memory.endpoints.set(id, state);
       countUsage(memory, state, 1);
@@ -306,23 +314,31 @@ export class IncrementalPolicyCompiler {
     }
   }
 
+  /** Endpoints in interface order; the previous list (or order) when nothing (or no order) changed. */
+  #endpointList(memory: FamilyMemory): EndpointIR[] {
+    let endpoints = memory.emitted;
+    if (memory.reorder) {
+      const kept: EndpointIR[] = [];
+      for (const e of memory.emitted) {
+        const ir = memory.endpoints.get(e.pod)?.ir;
+        if (ir?.iface === e.iface) kept.push(ir);
+      }
+      const keptIds = new Set(kept.map((e) => e.pod));
+      const added = [...memory.endpoints.values()].flatMap((s) => (keptIds.has(s.ir.pod) ? [] : [s.ir]));
+      // Two sorted runs, which the sort merges cheaply.
+      endpoints = [...kept, ...added.sort(byIface)].sort(byIface);
+    } else if (memory.replaced) {
+      endpoints = memory.emitted.map((e) => memory.endpoints.get(e.pod)!.ir);
+    }
+    memory.emitted = endpoints;
+    memory.reorder = false;
+    memory.replaced = false;
+    return endpoints;
+  }
+
   /** The family's IR from its endpoints; chains and sets reused where unchanged. */
   #assemble(memory: FamilyMemory): FamilyIR {
-    const known = new Set<string>();
-    const order: string[] = [];
-    for (const id of memory.order) {
-      if (memory.endpoints.has(id)) {
-        order.push(id);
-        known.add(id);
-      }
-    }
-    for (const id of memory.endpoints.keys()) if (!known.has(id)) order.push(id);
-    // Mostly sorted already (new endpoints at the end): the sort merges a few runs.
-    const endpoints = order
-      .map((id) => memory.endpoints.get(id)!.ir)
-      .sort((a, b) => compareText(a.iface, b.iface));
-    memory.order = endpoints.map((e) => e.pod);
-
+    const endpoints = this.#endpointList(memory);
     const used = new Map<string, { def: PolicyChainDef; direction: Direction; policies: string[] }>();
     for (const direction of DIRECTIONS) {
       for (const name of memory.usage[direction].keys()) {
@@ -375,7 +391,9 @@ function emptyFamily(family: Family): FamilyMemory {
   return {
     family,
     endpoints: new Map(),
-    order: [],
+    emitted: [],
+    reorder: false,
+    replaced: false,
     usage: { ingress: new Map(), egress: new Map() },
     sets: new Map(),
     chains: new Map(),
@@ -399,16 +417,48 @@ function chainOf(entry: PolicyEntry, family: Family, direction: Direction): Poli
   return entry.chains.get(key);
 }
 
-function groupByNamespace(policies: Map<string, PolicyEntry>): Map<string, PolicyEntry[]> {
-  const byNamespace = new Map<string, PolicyEntry[]>();
-  for (const entry of [...policies.values()].sort((a, b) => compareText(a.name, b.name))) {
+/**
+ * A namespace's policies indexed by one `key=value` their pod selector requires, so a pod is
+ * matched only against policies that can select it (and those that require no label).
+ */
+interface NamespacePolicies {
+  byLabel: Map<string, PolicyEntry[]>;
+  unindexed: PolicyEntry[];
+}
+
+function groupByNamespace(policies: Map<string, PolicyEntry>): Map<string, NamespacePolicies> {
+  const byNamespace = new Map<string, NamespacePolicies>();
+  for (const entry of policies.values()) {
     const ns = entry.policy.metadata.namespace;
-    const list = byNamespace.get(ns);
-    if (list === undefined) byNamespace.set(ns, [entry]);
+    let group = byNamespace.get(ns);
+    if (group === undefined) {
+      group = { byLabel: new Map(), unindexed: [] };
+      byNamespace.set(ns, group);
+    }
+    const required = entry.selects.required.find((r) => r.values.size === 1);
+    if (required === undefined) {
+      group.unindexed.push(entry);
+      continue;
+    }
+    const label = `${required.key}=${[...required.values][0]}`;
+    const list = group.byLabel.get(label);
+    if (list === undefined) group.byLabel.set(label, [entry]);
     else list.push(entry);
   }
   return byNamespace;
 }
+
+/** The policies of the pod's namespace that select it, sorted by name. */
+function selectingPolicies(group: NamespacePolicies | undefined, labels: Labels): PolicyEntry[] {
+  if (group === undefined) return [];
+  const found = group.unindexed.filter((e) => e.selects.matches(labels));
+  for (const [key, value] of Object.entries(labels)) {
+    for (const e of group.byLabel.get(`${key}=${value}`) ?? []) if (e.selects.matches(labels)) found.push(e);
+  }
+  return found.sort((a, b) => compareText(a.name, b.name));
+}
+
+const byIface = (a: EndpointIR, b: EndpointIR): number => compareText(a.iface, b.iface);
 
 const byValue = (a: PodAddress, b: PodAddress): number =>
   a.family !== b.family ? a.family - b.family : a.value === b.value ? 0 : a.value < b.value ? -1 : 1;

@@ -168,7 +168,8 @@ function netKey(net: NetDef): string {
 function dedupeRules(rules: RuleIR[]): RuleIR[] {
   const seen = new Set<string>();
   return rules.filter((r) => {
-    const key = JSON.stringify([r.peerSet, r.protocol, r.ports?.first, r.ports?.last, r.namedPortSet]);
+    // Newline separates unambiguously: set keys hold label text, which cannot contain one.
+    const key = `${r.peerSet}\n${r.protocol}\n${r.ports?.first}\n${r.ports?.last}\n${r.namedPortSet}`;
     if (seen.has(key)) return false;
     seen.add(key);
     return true;

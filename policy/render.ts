@@ -133,52 +133,53 @@ export class PolicyRenderer {
     });
     const setNames = new Map(sets.map((s) => [s.key, s.name]));
     const cache = this.#families[ir.family];
-    const rules = new RuleText(ir.family, this.#mark);
-    const chains: RenderedChain[] = [];
-    const fixed = (name: string, body: string[]): void => {
-      const previous = cache.fixed.get(name);
-      if (previous !== undefined && sameStrings(previous.body, body)) chains.push(previous.chain);
-      else {
-        const chain = { name, rules: withComments(name, body) };
-        cache.fixed.set(name, { body, chain });
-        chains.push(chain);
-      }
+    const text = new RuleText(ir.family, this.#mark);
+    cache.forward ??= {
+      name: CHAIN_FORWARD,
+      rules: withComments(CHAIN_FORWARD, [
+        text.clearMark,
+        `-i ${this.#prefix}+ -j ${CHAIN_FROM_WORKLOAD}`,
+        `-o ${this.#prefix}+ -j ${CHAIN_TO_WORKLOAD}`,
+        `${text.ifMarked} -j ACCEPT`,
+      ]),
     };
-
-    fixed(CHAIN_FORWARD, [
-      rules.clearMark,
-      `-i ${this.#prefix}+ -j ${CHAIN_FROM_WORKLOAD}`,
-      `-o ${this.#prefix}+ -j ${CHAIN_TO_WORKLOAD}`,
-      `${rules.ifMarked} -j ACCEPT`,
-    ]);
-    // Goto, not jump: an endpoint chain that returns continues in trl-FORWARD, so a pod-to-pod
-    // packet passes the sender's egress AND the receiver's ingress policy.
-    fixed(CHAIN_FROM_WORKLOAD, [
-      ...ir.endpoints.map((e) => `-i ${e.iface} -g ${endpointChainName('egress', e)}`),
-      '-j DROP',
-    ]);
-    fixed(CHAIN_TO_WORKLOAD, [
-      ...ir.endpoints.map((e) => `-o ${e.iface} -g ${endpointChainName('ingress', e)}`),
-      '-j DROP',
-    ]);
-    for (const e of ir.endpoints) {
-      let pair = cache.endpoints.get(e);
-      if (pair === undefined) {
-        pair = [renderEndpointChain(e, 'egress', rules), renderEndpointChain(e, 'ingress', rules)];
-        cache.endpoints.set(e, pair);
+    if (ir.endpoints !== cache.endpointList) {
+      cache.egress = [];
+      cache.ingress = [];
+      for (const e of ir.endpoints) {
+        let pair = cache.endpoints.get(e);
+        if (pair === undefined) {
+          pair = [renderEndpointChain(e, 'egress', text), renderEndpointChain(e, 'ingress', text)];
+          cache.endpoints.set(e, pair);
+        }
+        cache.egress.push(pair[0]);
+        cache.ingress.push(pair[1]);
       }
-      chains.push(...pair);
+      // The dispatch chains depend on the interfaces alone; re-hashing them is the costly part.
+      const ifaces = ir.endpoints.map((e) => e.iface);
+      if (cache.dispatch === undefined || !sameStrings(cache.dispatch.ifaces, ifaces)) {
+        cache.dispatch = { ifaces, ...dispatchChains(ir.endpoints) };
+      }
+      cache.endpointList = ir.endpoints;
     }
-    for (const c of ir.policyChains) {
+    const policyChains = ir.policyChains.map((c) => {
       let chain = cache.policyChains.get(c);
       if (chain === undefined) {
-        chain = renderPolicyChain(c, rules, setNames);
+        chain = renderPolicyChain(c, text, setNames);
         cache.policyChains.set(c, chain);
       }
-      chains.push(chain);
-    }
-    // Built nearly in name order (a few sorted runs), which the sort merges cheaply.
-    chains.sort((a, b) => compareText(a.name, b.name));
+      return chain;
+    });
+    const { fromWorkload, toWorkload } = cache.dispatch!;
+    // Assembled in name order already; the sort only confirms it (one pass over sorted runs).
+    const chains = [
+      cache.forward,
+      fromWorkload,
+      ...cache.egress,
+      ...policyChains.sort(byName),
+      toWorkload,
+      ...cache.ingress,
+    ].sort(byName);
     const hooks: HookRule[] = [
       { chain: 'FORWARD', rule: withComments('FORWARD', [`-j ${CHAIN_FORWARD}`])[0]! },
     ];
@@ -199,14 +200,35 @@ export class PolicyRenderer {
 }
 
 interface FamilyRenderCache {
-  /** The dispatch chains by name, with the rules (before comments) they were rendered from. */
-  fixed: Map<string, { body: string[]; chain: RenderedChain }>;
+  forward?: RenderedChain;
+  /** The endpoint list the fields below were rendered from. */
+  endpointList?: readonly EndpointIR[];
+  egress: RenderedChain[];
+  ingress: RenderedChain[];
+  dispatch?: { ifaces: string[]; fromWorkload: RenderedChain; toWorkload: RenderedChain };
   endpoints: WeakMap<EndpointIR, [RenderedChain, RenderedChain]>;
   policyChains: WeakMap<PolicyChainIR, RenderedChain>;
 }
 
 function newFamilyCache(): FamilyRenderCache {
-  return { fixed: new Map(), endpoints: new WeakMap(), policyChains: new WeakMap() };
+  return { egress: [], ingress: [], endpoints: new WeakMap(), policyChains: new WeakMap() };
+}
+
+const byName = (a: RenderedChain, b: RenderedChain): number => compareText(a.name, b.name);
+
+/** trl-from-wl / trl-to-wl: one goto per workload interface, and DROP for unknown ones. */
+function dispatchChains(endpoints: readonly EndpointIR[]): {
+  fromWorkload: RenderedChain;
+  toWorkload: RenderedChain;
+} {
+  // Goto, not jump: an endpoint chain that returns continues in trl-FORWARD, so a pod-to-pod
+  // packet passes the sender's egress AND the receiver's ingress policy.
+  const from = [...endpoints.map((e) => `-i ${e.iface} -g ${endpointChainName('egress', e)}`), '-j DROP'];
+  const to = [...endpoints.map((e) => `-o ${e.iface} -g ${endpointChainName('ingress', e)}`), '-j DROP'];
+  return {
+    fromWorkload: { name: CHAIN_FROM_WORKLOAD, rules: withComments(CHAIN_FROM_WORKLOAD, from) },
+    toWorkload: { name: CHAIN_TO_WORKLOAD, rules: withComments(CHAIN_TO_WORKLOAD, to) },
+  };
 }
 
 function sameStrings(a: readonly string[], b: readonly string[]): boolean {
