@@ -45,7 +45,8 @@ export function parsePrefix(text: string): Prefix {
   const addr = text.slice(0, slash);
   const family: IpFamily = addr.includes(':') ? 'ipv6' : 'ipv4';
   writeAddress({ family, addr, len }, addrScratch, 0, 'prefix');
-  return { family, addr: formatAddressBytes(addrScratch, 0, netFamily(family)), len };
+  // A dotted quad that parses is canonical already; IPv6 text has many spellings.
+  return { family, addr: family === 'ipv4' ? addr : formatAddressBytes(addrScratch, 0, 6), len };
 }
 
 /** Writes the address bytes (4 or 16) at out[off]; BgpEncodeError unless p is well formed with host bits clear. */
