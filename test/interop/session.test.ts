@@ -107,13 +107,14 @@ describe('bgp session interop (root)', function () {
         const { session, events } = await us.session(name, { holdTime: 3 });
         await bothEstablished(name, session);
         assert.equal(events.established.at(-1)?.holdTime, 3);
+        const seen = events.downs.length;
         lab.freeze(name);
         try {
-          await waitFor('hold timer expiry', 8000, () => (events.downs.length > 0 ? true : undefined));
+          await waitFor('hold timer expiry', 8000, () => (events.downs.length > seen ? true : undefined));
         } finally {
           lab.thaw(name);
         }
-        const down = events.downs[0]!;
+        const down = events.downs[seen]!;
         assert.equal(down.reason.detail, 'hold timer expired (3 s)');
         assert.equal(down.reason.kind, 'notification-sent');
         assert.equal(
