@@ -1,6 +1,7 @@
 // Prefix-list matching: is a route's prefix inside an entry's prefix, with an accepted length?
+
+import { parseIPv4Number, writeAddressBytes } from '../../src/net/index.js';
 import type { Prefix } from '../codec/index.js';
-import { parseIPv4, writeIPv6 } from '../codec/ip.js';
 import type { PrefixListEntry } from './model.js';
 
 const bitsOf = (p: Prefix): 32 | 128 => (p.family === 'ipv4' ? 32 : 128);
@@ -23,11 +24,12 @@ export function covers(outer: Prefix, inner: Prefix): boolean {
     const shift = 32 - outer.len;
     // Division instead of >>> keeps the values unsigned for /1.
     return (
-      Math.floor(parseIPv4(outer.addr)! / 2 ** shift) === Math.floor(parseIPv4(inner.addr)! / 2 ** shift)
+      Math.floor(parseIPv4Number(outer.addr)! / 2 ** shift) ===
+      Math.floor(parseIPv4Number(inner.addr)! / 2 ** shift)
     );
   }
-  writeIPv6(outer.addr, a6, 0);
-  writeIPv6(inner.addr, b6, 0);
+  writeAddressBytes(outer.addr, 6, a6, 0);
+  writeAddressBytes(inner.addr, 6, b6, 0);
   const whole = outer.len >>> 3;
   if (a6.compare(b6, 0, whole, 0, whole) !== 0) return false;
   const rest = outer.len & 7;

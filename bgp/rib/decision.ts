@@ -2,8 +2,9 @@
 // eliminations over the candidate set (not a pairwise comparator: the MED step only compares
 // paths from the same neighbouring AS, which is not transitive, so a sort could depend on
 // arrival order). The set that survives through the eBGP-over-iBGP step is the ECMP set.
+
+import { parseIPv4Number, writeAddressBytes } from '../../src/net/index.js';
 import { asPathLength } from '../codec/index.js';
-import { parseIPv4, writeIPv6 } from '../codec/ip.js';
 import type { Path } from './path.js';
 
 export interface DecisionOptions {
@@ -58,13 +59,13 @@ const b16 = Buffer.alloc(16);
 
 /** Numeric order of two addresses; IPv4 sorts before IPv6. */
 export function compareAddresses(a: string, b: string): number {
-  const a4 = parseIPv4(a);
-  const b4 = parseIPv4(b);
+  const a4 = parseIPv4Number(a);
+  const b4 = parseIPv4Number(b);
   if (a4 !== undefined && b4 !== undefined) return a4 - b4;
   if (a4 !== undefined) return -1;
   if (b4 !== undefined) return 1;
-  writeIPv6(a, a16, 0);
-  writeIPv6(b, b16, 0);
+  writeAddressBytes(a, 6, a16, 0);
+  writeAddressBytes(b, 6, b16, 0);
   return a16.compare(b16);
 }
 
