@@ -142,7 +142,19 @@ function peerDefOf(peer: NetworkPolicyPeer, policyNamespace: string, family: Fam
   return [{ kind: 'pods', scope: { namespaces, pods: peer.podSelector ?? {} } }];
 }
 
+// Each ipBlock is read once per family and direction; blocks are not mutated.
+const netDefs = new WeakMap<IPBlock, NetDef>();
+
 function netDefOf(block: IPBlock): NetDef {
+  let def = netDefs.get(block);
+  if (def === undefined) {
+    def = parseNetDef(block);
+    netDefs.set(block, def);
+  }
+  return def;
+}
+
+function parseNetDef(block: IPBlock): NetDef {
   // Validated input: every CIDR parses.
   const cidr = parseCidr(block.cidr)!;
   const except = (block.except ?? []).map((e) => parseCidr(e)!).sort(compareCidrs);

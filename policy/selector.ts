@@ -75,9 +75,17 @@ function requirementsOf(selector: LabelSelector): LabelSelectorRequirement[] {
  * requirements sorted and deduplicated; the empty selector is the empty string.
  */
 export function canonicalSelector(selector: LabelSelector): string {
-  const texts = requirementsOf(selector).map(requirementText);
-  return [...new Set(texts)].sort(compareRequirementTexts).join(',');
+  let text = canonical.get(selector);
+  if (text === undefined) {
+    const texts = requirementsOf(selector).map(requirementText);
+    text = [...new Set(texts)].sort(compareRequirementTexts).join(',');
+    canonical.set(selector, text);
+  }
+  return text;
 }
+
+// Set keys name each selector once per family, direction and peer; selectors are not mutated.
+const canonical = new WeakMap<LabelSelector, string>();
 
 function requirementText(r: LabelSelectorRequirement): string {
   const values = [...new Set(r.values ?? [])].sort();

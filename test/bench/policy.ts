@@ -18,6 +18,7 @@ import { type BenchSection, type BenchTable, percentile } from './section.js';
 const POLICIES = 1000;
 const ENDPOINTS = 10000;
 const ROUNDS = 20;
+const WARM_RUNS = 3;
 /** Issue #5's targets. */
 const COMPILE_TARGET_MS = 1000;
 const INCREMENTAL_TARGET_MS = 50;
@@ -70,6 +71,14 @@ async function runPolicyBench(): Promise<BenchTable[]> {
     const rendered = await timed(() => renderPolicy(compiled.value));
     const heapAfter = process.memoryUsage().heapUsed;
     const full = rendered.value;
+    // The first run includes V8 compiling the compiler; the agent pays that once per start.
+    const warmCompile: number[] = [];
+    const warmRender: number[] = [];
+    for (let i = 0; i < WARM_RUNS; i++) {
+      const ir = await timed(() => compilePolicies(state));
+      warmCompile.push(ir.ms);
+      warmRender.push((await timed(() => renderPolicy(ir.value))).ms);
+    }
     // Built on first read (the applier never needs them); the floor below feeds them to the tools.
     const restoreText = await timed(() => [full.ipsetRestore, full.v4.filterRestore, full.v6.filterRestore]);
     const rules = (f: RenderedPolicy['v4']) => f.chains.reduce((n, c) => n + c.rules.length, 0);
@@ -120,8 +129,8 @@ async function runPolicyBench(): Promise<BenchTable[]> {
       title: `policy: synthetic ruleset (${POLICIES} policies, ${ENDPOINTS} local endpoints, 1 in 4 dual-stack)`,
       columns: ['measure', 'value'],
       rows: [
-        ['compile (IR) ms', ms(compiled.ms)],
-        ['render ms', ms(rendered.ms)],
+        ['compile (IR) ms, first run', ms(compiled.ms)],
+        ['render ms, first run', ms(rendered.ms)],
         ['restore text (ipset + iptables + ip6tables) ms', ms(restoreText.ms)],
         ['first update of an IncrementalPolicyCompiler (compile + render) ms', ms(warm.ms)],
         ['heap growth for IR + rendered, MB', mb(heapAfter - heapBefore)],
@@ -138,12 +147,19 @@ async function runPolicyBench(): Promise<BenchTable[]> {
       columns: ['measure', 'ms', 'target ms', ''],
       rows: [
         [
-          'full compile (IR)',
+          'full compile (IR), first run in the process',
           ms(compiled.ms),
           String(COMPILE_TARGET_MS),
           verdict(compiled.ms, COMPILE_TARGET_MS),
         ],
-        ['full render', ms(rendered.ms), '-', ''],
+        [
+          `full compile (IR), p50 of ${WARM_RUNS} more`,
+          ms(p50(warmCompile)),
+          String(COMPILE_TARGET_MS),
+          verdict(p50(warmCompile), COMPILE_TARGET_MS),
+        ],
+        ['full render, first run', ms(rendered.ms), '-', ''],
+        [`full render, p50 of ${WARM_RUNS} more`, ms(p50(warmRender)), '-', ''],
         ...(
           [
             ['label change', label],
