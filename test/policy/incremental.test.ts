@@ -41,12 +41,10 @@ const upsertPolicy: fc.Arbitrary<Edit> = fc
       }) satisfies ClusterState,
   );
 
-const removePolicy: fc.Arbitrary<Edit> = fc
-  .nat()
-  .map((n) => (s) => ({
-    ...s,
-    policies: s.policies.filter((_, i) => i !== n % Math.max(1, s.policies.length)),
-  }));
+const removePolicy: fc.Arbitrary<Edit> = fc.nat().map((n) => (s) => ({
+  ...s,
+  policies: s.policies.filter((_, i) => i !== n % Math.max(1, s.policies.length)),
+}));
 
 const relabelNamespace: fc.Arbitrary<Edit> = fc
   .tuple(
