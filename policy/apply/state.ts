@@ -145,7 +145,8 @@ export function sameMembers(a: SetState, b: SetState): boolean {
 }
 
 export function sameList(a: readonly string[], b: readonly string[]): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
+  // The incremental renderer hands back the very same arrays for what did not change.
+  return a === b || (a.length === b.length && a.every((x, i) => x === b[i]));
 }
 
 /**
