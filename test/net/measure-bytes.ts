@@ -58,7 +58,7 @@ for (const family of [4, 6] as const) {
   const texts = addresses(family);
   const width = family === 4 ? 4 : 16;
   const buf = new Uint8Array(COUNT * width);
-  texts.forEach((t, i) => writeAddressBytes(t, family, buf, i * width));
+  for (const [i, t] of texts.entries()) writeAddressBytes(t, family, buf, i * width);
   measure(`IPv${family} writeAddressBytes`, () => {
     let ok = 0;
     for (let i = 0; i < COUNT; i++) if (writeAddressBytes(texts[i]!, family, buf, i * width)) ok++;
