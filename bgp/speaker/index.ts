@@ -1,5 +1,7 @@
 // The BGP speaker: sessions + RIB + kernel sync + announcements + control API.
+
 export { diffPeers, localRouteOf, type PeerListChanges } from './announcements.js';
+export { peerLinkFactory, type RunningSpeaker, type RunSpeakerOptions, runSpeaker } from './assemble.js';
 export { ControlClientError, type ControlHandlers, ControlServer, controlRequest } from './control.js';
 export {
   ControlProtocolError,
@@ -10,6 +12,14 @@ export {
   encodeControlMessage,
 } from './control-protocol.js';
 export { kernelRouteOf } from './forwarding.js';
+export {
+  encodeBatch,
+  PeerLink,
+  type PeerLinkOptions,
+  type PeerRib,
+  sessionConfigOf,
+  staleFamiliesOf,
+} from './peer-link.js';
 export type {
   ForwardingPath,
   LocalRoute,

@@ -37,6 +37,8 @@ export class BgpSpeaker {
   readonly #restarting: boolean;
   readonly #convergence: ConvergenceTracker;
   #control: ControlServer | undefined;
+  /** Set by stop(): peers leaving the RIB then must not pull our routes out of the kernel. */
+  #stopping = false;
 
   private constructor(opts: BgpSpeakerOptions) {
     this.#config = opts.config;
@@ -142,12 +144,13 @@ export class BgpSpeaker {
    */
   async stop(): Promise<void> {
     this.#convergence.cancel();
+    this.#kernel?.flush();
+    this.#stopping = true;
     await Promise.all([...this.#sessions.values()].map((s) => s.stop(SHUTDOWN_TEXT)));
     this.#sessions.clear();
     await this.#control?.close();
     if (this.#kernel !== undefined) {
       if (this.#config.gracefulRestartTime === 0) this.#kernel.removeAll();
-      else this.#kernel.flush();
       this.#kernel.close();
     }
     this.#log.info('bgp speaker stopped');
@@ -164,7 +167,7 @@ export class BgpSpeaker {
   }
 
   #onRibChange(change: LocRibChange): void {
-    if (this.#kernel === undefined) return;
+    if (this.#kernel === undefined || this.#stopping) return;
     const route = kernelRouteOf(change);
     if (route === undefined) this.#kernel.delete(`${change.prefix.addr}/${change.prefix.len}`);
     else this.#kernel.set(route);
