@@ -1,8 +1,11 @@
+// `trellis bgp run -c FILE`: the speaker alone in the foreground (like `gobgpd -f`).
 // `trellis bgp peers|routes`: ask a running speaker over its control socket and print sessions
 // or the RIB as a table or JSON.
 
 import type { Command } from 'commander';
-import { controlRequest, type PeerStatus, type RouteStatus } from '../../../bgp/speaker/index.js';
+import { loadSpeakerConfig } from '../../../bgp/config/index.js';
+import { controlRequest, type PeerStatus, type RouteStatus, runSpeaker } from '../../../bgp/speaker/index.js';
+import { createLogger, parseLogLevel } from '../../log.js';
 import { UsageError } from '../errors.js';
 import { formatAge } from '../output.js';
 import { formatTable } from '../table.js';
@@ -67,8 +70,35 @@ interface QueryOptions {
   socket: string;
 }
 
+/** Resolves on the first SIGTERM or SIGINT, with its name. */
+function terminationSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const stop = (signal: NodeJS.Signals): void => {
+      process.off('SIGTERM', stop);
+      process.off('SIGINT', stop);
+      resolve(signal);
+    };
+    process.on('SIGTERM', stop);
+    process.on('SIGINT', stop);
+  });
+}
+
 export function register(program: Command): void {
   const bgp = program.command('bgp').description('the BGP speaker: sessions and routes');
+  bgp
+    .command('run')
+    .description('run the speaker in the foreground from a config file; SIGTERM sends Cease to every peer')
+    .requiredOption('-c, --config <file>', 'speaker configuration (YAML, see docs/bgp-speaker.md)')
+    .action(async (opts: { config: string }, cmd: Command) => {
+      const globals = cmd.optsWithGlobals<{ logLevel?: string }>();
+      const log = createLogger({ level: parseLogLevel(globals.logLevel, 'info'), name: 'trellis-bgp' });
+      const config = await loadSpeakerConfig(opts.config);
+      // Listen for signals before starting: a SIGTERM during start-up still shuts down cleanly.
+      const signal = terminationSignal();
+      const running = await runSpeaker(config, { logger: log });
+      log.info({ signal: await signal }, 'bgp: shutting down');
+      await running.stop();
+    });
   bgp
     .command('peers')
     .description('show BGP sessions: state, uptime, prefixes in/out, last error')
