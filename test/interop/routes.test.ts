@@ -1,0 +1,246 @@
+// Routes between our assembled speaker (its own namespace, 'us') and FRR, BIRD and GoBGP (root):
+// announcements with communities and large communities reach each daemon's table and are
+// withdrawn; routes the daemons announce land in our kernel (proto 46) and forward a ping;
+// graceful restart with the daemons as helpers keeps our routes across a SIGKILL of our
+// process; BIRD as route-reflector client of ours. One lab per describe.
+import assert from 'node:assert/strict';
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseSpeakerConfig, type SpeakerConfig } from '../../bgp/config/index.js';
+import { type RunningSpeaker, runSpeaker } from '../../bgp/speaker/index.js';
+import { type LabProcess, requireRoot } from '../../src/lab/index.js';
+import { InteropLab, waitFor } from './peers.js';
+
+const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+const OUR_AS = 65001;
+const OURS = '10.80.0.0/24';
+const DAEMONS = ['frr', 'bird', 'gobgp'] as const;
+type Daemon = (typeof DAEMONS)[number];
+/** The prefix each daemon announces; its .1 lives on the daemon's loopback. */
+const THEIRS: Record<Daemon, string> = { frr: '10.70.1.0/24', bird: '10.70.2.0/24', gobgp: '10.70.3.0/24' };
+
+interface SeenRoute {
+  readonly communities: boolean;
+  readonly largeCommunities: boolean;
+  readonly stale: boolean;
+}
+
+/** `show route PREFIX all`, or undefined when BIRD has no such network (birdc then exits non-zero). */
+function birdRoute(lab: InteropLab, name: string, prefix: string): string | undefined {
+  try {
+    return lab.birdc(name, `show route ${prefix} all`);
+  } catch (err) {
+    if (/Network not found/.test(String((err as { stdout?: unknown }).stdout))) return undefined;
+    throw err;
+  }
+}
+
+/** How `prefix` looks in the daemon's BGP table, or undefined when it has none. */
+function seenBy(lab: InteropLab, name: Daemon, prefix: string): SeenRoute | undefined {
+  switch (name) {
+    case 'frr': {
+      const j = JSON.parse(lab.vtysh(name, `show bgp ipv4 unicast ${prefix} json`)) as {
+        paths?: { community?: { string: string }; largeCommunity?: { string: string }; stale?: boolean }[];
+      };
+      const p = j.paths?.[0];
+      if (p === undefined) return undefined;
+      return {
+        communities: p.community?.string === '65001:100',
+        largeCommunities: p.largeCommunity?.string === '65001:1:2',
+        stale: p.stale === true,
+      };
+    }
+    case 'bird': {
+      const text = birdRoute(lab, name, prefix);
+      if (text === undefined) return undefined;
+      return {
+        communities: /BGP\.community:\s*\(65001,100\)/.test(text),
+        largeCommunities: /BGP\.large_community:\s*\(65001, 1, 2\)/.test(text),
+        // BIRD 2.0 does not print its stale flag; it keeps a down session's routes only under GR.
+        stale: lab.peerState(name) !== 'Established',
+      };
+    }
+    case 'gobgp': {
+      const j = JSON.parse(lab.gobgp(name, ['global', 'rib', '-a', 'ipv4', prefix, '-j'])) as Record<
+        string,
+        { attrs?: { type: number; communities?: number[]; value?: unknown[] }[]; stale?: boolean }[]
+      >;
+      const p = j[prefix]?.[0];
+      if (p === undefined) return undefined;
+      const attrs = p.attrs ?? [];
+      return {
+        communities: attrs.some((a) => a.type === 8 && a.communities?.includes(65001 * 65536 + 100)),
+        largeCommunities: attrs.some((a) => a.type === 32 && JSON.stringify(a.value).includes('65001')),
+        stale: p.stale === true,
+      };
+    }
+  }
+}
+
+const ourConfig = (lab: InteropLab, announcements: string, controlSocket?: string): string =>
+  [
+    `routerId: 10.251.0.1`,
+    `localAs: ${OUR_AS}`,
+    'listen: { port: 0 }',
+    'gracefulRestartTime: 120',
+    ...(controlSocket === undefined ? [] : [`controlSocket: ${controlSocket}`]),
+    'peers:',
+    ...DAEMONS.map((name) => {
+      const p = lab.peer(name);
+      return `  - { name: ${name}, address: ${p.address}, sourceAddress: ${p.ourAddress}, as: ${p.options.as}, holdTime: 9, keepaliveTime: 3 }`;
+    }),
+    'announcements:',
+    announcements,
+  ].join('\n');
+
+const WITH_COMMUNITIES = `  - { prefix: ${OURS}, communities: ['65001:100'], largeCommunities: ['65001:1:2'] }`;
+
+describe('bgp routes interop (root)', function () {
+  this.timeout(60_000);
+  let lab: InteropLab;
+  let us: RunningSpeaker | undefined;
+
+  const ourKernel = async (): Promise<string> =>
+    (await lab.lab.exec('us', 'ip', ['-4', 'route', 'show', 'proto', '46'])).stdout;
+
+  before(async function () {
+    requireRoot(this);
+    lab = await InteropLab.create(
+      Object.fromEntries(
+        DAEMONS.map((name, i) => [
+          name,
+          { kind: name, as: 65010 + 10 * i, ourAs: OUR_AS, gracefulRestart: true, announce: [THEIRS[name]] },
+        ]),
+      ),
+    );
+    await Promise.all(
+      DAEMONS.map((name) =>
+        lab.lab.ip(name, [`addr add ${THEIRS[name].replace('.0/24', '.1/32')} dev lo`, 'link set lo up']),
+      ),
+    );
+  });
+  after(async () => {
+    await us?.stop();
+    await lab?.teardown();
+  });
+
+  it('our routes reach each daemon with communities; theirs reach our kernel and forward; withdraws propagate', async () => {
+    const config = (a: string): SpeakerConfig => parseSpeakerConfig(ourConfig(lab, a), 'test');
+    us = await runSpeaker(config(WITH_COMMUNITIES), { netns: lab.netns });
+    const speaker = us;
+    for (const name of DAEMONS) {
+      const seen = await waitFor(`${name} holds ${OURS}`, 20_000, () => seenBy(lab, name, OURS));
+      assert.deepEqual(seen, { communities: true, largeCommunities: true, stale: false }, name);
+      await waitFor(`we learn ${THEIRS[name]}`, 10_000, () =>
+        speaker.rib.bestPath(THEIRS[name]) !== undefined ? true : undefined,
+      );
+    }
+    await waitFor('all three in our kernel', 10_000, async () => {
+      const text = await ourKernel();
+      return DAEMONS.every((n) => text.includes(`${THEIRS[n]} via ${lab.peer(n).address}`))
+        ? text
+        : undefined;
+    });
+    for (const name of DAEMONS) {
+      // The .1 of each prefix lives only behind its daemon: reachable over the learned route alone.
+      await lab.lab.exec('us', 'ping', ['-c', '1', '-W', '2', THEIRS[name].replace('.0/24', '.1')]);
+    }
+
+    await speaker.speaker.reconfigure(config('  - { prefix: 10.80.9.0/24 }'));
+    for (const name of DAEMONS) {
+      await waitFor(`${name} drops ${OURS}`, 10_000, () =>
+        seenBy(lab, name, OURS) === undefined ? true : undefined,
+      );
+      assert.ok(seenBy(lab, name, '10.80.9.0/24') !== undefined, `${name} has the new announcement`);
+    }
+    await us.stop();
+    us = undefined;
+    for (const name of DAEMONS) {
+      await waitFor(`${name} drops our routes after Cease`, 10_000, () =>
+        seenBy(lab, name, '10.80.9.0/24') === undefined ? true : undefined,
+      );
+    }
+  });
+
+  it('graceful restart: each daemon keeps our routes while our process is SIGKILLed and restarted', async () => {
+    const file = join(lab.dir, 'us.yaml');
+    writeFileSync(file, ourConfig(lab, WITH_COMMUNITIES));
+    const start = (): Promise<LabProcess> =>
+      lab.lab.spawn('us', 'node', [MAIN, 'bgp', 'run', '-c', file], {
+        logFile: join(lab.dir, 'us.out'),
+        env: { TRELLIS_LOG_FORMAT: 'json' },
+      });
+    let proc = await start();
+    try {
+      for (const name of DAEMONS) {
+        await waitFor(`${name} holds ${OURS}`, 20_000, () => seenBy(lab, name, OURS));
+      }
+      process.kill(proc.pid, 'SIGKILL');
+      await proc.exited;
+      for (const name of DAEMONS) {
+        // The helper marks our routes stale and keeps them (RFC 4724 4.2).
+        const seen = await waitFor(`${name} marks ${OURS} stale`, 15_000, () => {
+          const s = seenBy(lab, name, OURS);
+          return s?.stale === true ? s : undefined;
+        });
+        assert.equal(seen.communities, true);
+      }
+      proc = await start();
+      for (const name of DAEMONS) {
+        await waitFor(`${name} holds ${OURS} fresh again`, 30_000, () => {
+          const s = seenBy(lab, name, OURS);
+          return s !== undefined && !s.stale ? true : undefined;
+        });
+      }
+    } finally {
+      await lab.lab.stop(proc);
+      rmSync(file, { force: true });
+    }
+  });
+});
+
+describe('bgp route reflection interop: BIRD as our client (root)', function () {
+  this.timeout(60_000);
+  let lab: InteropLab;
+  let us: RunningSpeaker | undefined;
+
+  before(async function () {
+    requireRoot(this);
+    lab = await InteropLab.create({
+      frr: { kind: 'frr', as: OUR_AS, ourAs: OUR_AS, announce: ['10.71.0.0/24'] },
+      bird: { kind: 'bird', as: OUR_AS, ourAs: OUR_AS },
+    });
+  });
+  after(async () => {
+    await us?.stop();
+    await lab?.teardown();
+  });
+
+  it('reflects an iBGP route to BIRD with ORIGINATOR_ID and our cluster id', async () => {
+    const frr = lab.peer('frr');
+    const bird = lab.peer('bird');
+    us = await runSpeaker(
+      parseSpeakerConfig(
+        `routerId: 10.251.0.1
+localAs: ${OUR_AS}
+clusterId: 10.251.0.99
+listen: { port: 0 }
+kernel: { enabled: false }
+peers:
+  - { name: frr, address: ${frr.address}, sourceAddress: ${frr.ourAddress}, as: ${OUR_AS} }
+  - { name: bird, address: ${bird.address}, sourceAddress: ${bird.ourAddress}, as: ${OUR_AS}, routeReflectorClient: true }
+`,
+        'test',
+      ),
+      { netns: lab.netns },
+    );
+    const shown = await waitFor('BIRD holds the reflected route', 20_000, () => {
+      return birdRoute(lab, 'bird', '10.71.0.0/24');
+    });
+    assert.match(shown, new RegExp(`BGP\\.originator_id:\\s*${frr.routerId.replace(/\./g, '\\.')}`));
+    assert.match(shown, /BGP\.cluster_list:\s*10\.251\.0\.99/);
+    // iBGP reflection keeps the originator's next hop.
+    assert.match(shown, new RegExp(`BGP\\.next_hop:\\s*${frr.address.replace(/\./g, '\\.')}`));
+  });
+});
