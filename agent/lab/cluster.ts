@@ -41,6 +41,8 @@ export interface ClusterOptions {
   fabric?: { v4: string; v6: string };
   /** Each agent serves /healthz, /readyz and /metrics on its node's loopback at this port. */
   agentHttpPort?: number;
+  /** More `trellis agent` flags, e.g. ['--no-policy']. */
+  agentArgs?: readonly string[];
   log?: Logger;
 }
 
