@@ -24,7 +24,7 @@ export function register(program: Command): void {
       if (!Number.isInteger(pods) || pods < 1 || pods > 50) throw new Error('--pods must be 1..50');
       const report = await labUp({ nodes, podsPerNode: pods, dir: opts.dir, log });
       process.stdout.write(
-        `${formatReport(report)}\n\nagent logs: ${opts.dir}/<node>/agent.log; tear down with: trellis lab down\n`,
+        `${formatReport(report)}\n\nagent logs: ${opts.dir}/<node>/agent.log; tear down with: npm run lab:down (trellis lab down)\n`,
       );
       if (report.reachability.some((r) => !r.ipv4 || !r.ipv6)) process.exitCode = 1;
     });
