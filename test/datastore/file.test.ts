@@ -37,18 +37,6 @@ describe('FileDatastore: CRUD and typed errors', () => {
     assert.equal(await ds.get('Pod', 'web'), undefined);
   });
 
-  it('resourceVersion is store-wide and monotonic across kinds', async () => {
-    const ds = await openStore();
-    const a = await ds.create(pod('a'));
-    const b = await ds.create(pool('p1', '10.0.0.0/16'));
-    const a2 = await ds.update({ ...a, spec: { x: 1 } });
-    assert.deepEqual(
-      [a, b, a2].map((o) => o.metadata.resourceVersion),
-      ['1', '2', '3'],
-    );
-    assert.equal(b.metadata.namespace, undefined);
-  });
-
   it('AlreadyExists on a duplicate create, NotFound on update/delete of a missing object', async () => {
     const ds = await openStore();
     await ds.create(pod('a'));

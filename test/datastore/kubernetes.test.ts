@@ -13,12 +13,11 @@ import {
   type WatchHandle,
 } from '../../src/datastore/types.js';
 import { ValidationError } from '../../src/resources/index.js';
+import { sharedContractCases, watchSummary } from './contract.js';
 import { pod, pool, until } from './helpers.js';
 import { StandInFixture } from './kubernetes-helpers.js';
 
 const reason = (r: string) => (e: unknown) => e instanceof DatastoreError && e.reason === r;
-const summary = (e: WatchEvent) =>
-  `${e.type} ${e.object.metadata.namespace ?? ''}/${e.object.metadata.name}@${e.object.metadata.resourceVersion}`;
 
 describe('KubernetesDatastore (API server stand-in): CRUD and typed errors', () => {
   const fx = new StandInFixture();
@@ -47,18 +46,6 @@ describe('KubernetesDatastore (API server stand-in): CRUD and typed errors', () 
       (await ds.list('IPPool')).items.map((o) => o.metadata.name),
       ['p'],
     );
-  });
-
-  it('resourceVersion is store-wide and monotonic across kinds', async () => {
-    const ds = fx.store(await fx.server());
-    const a = await ds.create(pod('a'));
-    const b = await ds.create(pool('p1', '10.0.0.0/16'));
-    const a2 = await ds.update({ ...a, spec: { x: 1 } });
-    assert.deepEqual(
-      [a, b, a2].map((o) => o.metadata.resourceVersion),
-      ['1', '2', '3'],
-    );
-    assert.equal(b.metadata.namespace, undefined);
   });
 
   it('AlreadyExists on a duplicate create, NotFound on update/delete of a missing object', async () => {
@@ -193,19 +180,7 @@ describe('KubernetesDatastore (API server stand-in): watch', () => {
     await fx.closeAll();
   });
 
-  it('replays every change after a resourceVersion, in order, then follows live changes', async () => {
-    const ds = fx.store(await fx.server());
-    const a = await ds.create(pod('a'));
-    await ds.create(pool('p', '10.0.0.0/8'));
-    await ds.update({ ...a, spec: { n: 1 } });
-    await ds.create(pod('b', 'other'));
-    const seen: string[] = [];
-    handles.push(ds.watch('Pod', { resourceVersion: '1' }, { onEvent: (e) => seen.push(summary(e)) }));
-    await until(() => seen.length === 2, 'replay');
-    await ds.delete('Pod', 'a', 'default');
-    await until(() => seen.length === 3, 'live delete');
-    assert.deepEqual(seen, ['MODIFIED default/a@3', 'ADDED other/b@4', 'DELETED default/a@5']);
-  });
+  sharedContractCases(async () => fx.store(await fx.server()), handles);
 
   it('DELETED carries the last state with the deletion version', async () => {
     const ds = fx.store(await fx.server());
@@ -228,8 +203,8 @@ describe('KubernetesDatastore (API server stand-in): watch', () => {
     await ds.create(pod('old'));
     const all: string[] = [];
     const ns1: string[] = [];
-    handles.push(ds.watch('Pod', {}, { onEvent: (e) => all.push(summary(e)) }));
-    handles.push(ds.watch('Pod', { namespace: 'ns1' }, { onEvent: (e) => ns1.push(summary(e)) }));
+    handles.push(ds.watch('Pod', {}, { onEvent: (e) => all.push(watchSummary(e)) }));
+    handles.push(ds.watch('Pod', { namespace: 'ns1' }, { onEvent: (e) => ns1.push(watchSummary(e)) }));
     await until(() => server.openWatches === 2, 'watches connected');
     await ds.create(pod('x', 'ns1'));
     await ds.create(pod('y', 'ns2'));
@@ -237,32 +212,6 @@ describe('KubernetesDatastore (API server stand-in): watch', () => {
     await until(() => all.length === 2 && ns1.length === 1, 'events');
     assert.deepEqual(all, ['ADDED ns1/x@2', 'ADDED ns2/y@3']);
     assert.deepEqual(ns1, ['ADDED ns1/x@2']);
-  });
-
-  it('list then watch from its resourceVersion misses nothing and repeats nothing', async () => {
-    const ds = fx.store(await fx.server());
-    for (let i = 0; i < 5; i++) await ds.create(pod(`p${i}`));
-    const listed = await ds.list('Pod');
-    const writes = (async () => {
-      for (let i = 5; i < 25; i++) await ds.create(pod(`p${i}`));
-    })();
-    const names = new Set(listed.items.map((o) => o.metadata.name));
-    const dupes: string[] = [];
-    handles.push(
-      ds.watch(
-        'Pod',
-        { resourceVersion: listed.resourceVersion },
-        {
-          onEvent: (e) => {
-            if (names.has(e.object.metadata.name)) dupes.push(e.object.metadata.name);
-            names.add(e.object.metadata.name);
-          },
-        },
-      ),
-    );
-    await writes;
-    await until(() => names.size === 25, 'all pods');
-    assert.deepEqual(dupes, []);
   });
 
   it('a resourceVersion older than the server keeps fails with Gone via onError', async () => {
@@ -275,7 +224,7 @@ describe('KubernetesDatastore (API server stand-in): watch', () => {
       ds.watch(
         'Pod',
         { resourceVersion: '1' },
-        { onEvent: (e) => events.push(summary(e)), onError: (e) => errors.push(e) },
+        { onEvent: (e) => events.push(watchSummary(e)), onError: (e) => errors.push(e) },
       ),
     );
     await until(() => errors.length === 1, 'Gone');
@@ -288,7 +237,7 @@ describe('KubernetesDatastore (API server stand-in): watch', () => {
       ds.watch(
         'Pod',
         { resourceVersion: listed.resourceVersion },
-        { onEvent: (e) => after.push(summary(e)) },
+        { onEvent: (e) => after.push(watchSummary(e)) },
       ),
     );
     await ds.update({ ...cur, spec: { n: 13 } });
@@ -317,7 +266,7 @@ describe('KubernetesDatastore (API server stand-in): watch', () => {
       ),
     );
     const stopped: string[] = [];
-    ds.watch('Pod', { resourceVersion: start }, { onEvent: (e) => stopped.push(summary(e)) }).stop();
+    ds.watch('Pod', { resourceVersion: start }, { onEvent: (e) => stopped.push(watchSummary(e)) }).stop();
     await ds.create(pod('a'));
     await ds.create(pod('b'));
     await until(() => errors.length === 1, 'handler error');

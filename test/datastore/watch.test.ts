@@ -1,10 +1,8 @@
 import assert from 'node:assert/strict';
 import { FileDatastore } from '../../src/datastore/file.js';
 import { DatastoreError, type WatchEvent, type WatchHandle } from '../../src/datastore/types.js';
+import { sharedContractCases, watchSummary } from './contract.js';
 import { pod, pool, TempDirs, until } from './helpers.js';
-
-const summary = (e: WatchEvent) =>
-  `${e.type} ${e.object.metadata.namespace ?? ''}/${e.object.metadata.name}@${e.object.metadata.resourceVersion}`;
 
 describe('FileDatastore: watch', () => {
   const dirs = new TempDirs();
@@ -21,19 +19,7 @@ describe('FileDatastore: watch', () => {
     dirs.removeAll();
   });
 
-  it('replays every change after a resourceVersion, in order, then follows live changes', async () => {
-    const ds = await openStore();
-    const a = await ds.create(pod('a'));
-    await ds.create(pool('p', '10.0.0.0/8'));
-    await ds.update({ ...a, spec: { n: 1 } });
-    await ds.create(pod('b', 'other'));
-    const seen: string[] = [];
-    handles.push(ds.watch('Pod', { resourceVersion: '1' }, { onEvent: (e) => seen.push(summary(e)) }));
-    await until(() => seen.length === 2, 'replay');
-    await ds.delete('Pod', 'a', 'default');
-    await until(() => seen.length === 3, 'live delete');
-    assert.deepEqual(seen, ['MODIFIED default/a@3', 'ADDED other/b@4', 'DELETED default/a@5']);
-  });
+  sharedContractCases(() => openStore(), handles);
 
   it('DELETED carries the last state with the deletion version', async () => {
     const ds = await openStore();
@@ -53,40 +39,14 @@ describe('FileDatastore: watch', () => {
     await ds.create(pod('old'));
     const all: string[] = [];
     const ns1: string[] = [];
-    handles.push(ds.watch('Pod', {}, { onEvent: (e) => all.push(summary(e)) }));
-    handles.push(ds.watch('Pod', { namespace: 'ns1' }, { onEvent: (e) => ns1.push(summary(e)) }));
+    handles.push(ds.watch('Pod', {}, { onEvent: (e) => all.push(watchSummary(e)) }));
+    handles.push(ds.watch('Pod', { namespace: 'ns1' }, { onEvent: (e) => ns1.push(watchSummary(e)) }));
     await ds.create(pod('x', 'ns1'));
     await ds.create(pod('y', 'ns2'));
     await ds.create(pool('p', '10.0.0.0/8'));
     await until(() => all.length === 2 && ns1.length === 1, 'events');
     assert.deepEqual(all, ['ADDED ns1/x@2', 'ADDED ns2/y@3']);
     assert.deepEqual(ns1, ['ADDED ns1/x@2']);
-  });
-
-  it('list then watch from its resourceVersion misses nothing and repeats nothing', async () => {
-    const ds = await openStore();
-    for (let i = 0; i < 5; i++) await ds.create(pod(`p${i}`));
-    const listed = await ds.list('Pod');
-    const writes = (async () => {
-      for (let i = 5; i < 25; i++) await ds.create(pod(`p${i}`));
-    })();
-    const names = new Set(listed.items.map((o) => o.metadata.name));
-    const dupes: string[] = [];
-    handles.push(
-      ds.watch(
-        'Pod',
-        { resourceVersion: listed.resourceVersion },
-        {
-          onEvent: (e) => {
-            if (names.has(e.object.metadata.name)) dupes.push(e.object.metadata.name);
-            names.add(e.object.metadata.name);
-          },
-        },
-      ),
-    );
-    await writes;
-    await until(() => names.size === 25, 'all pods');
-    assert.deepEqual(dupes, []);
   });
 
   it('a resourceVersion older than the retained journal fails with Gone via onError', async () => {
@@ -100,7 +60,7 @@ describe('FileDatastore: watch', () => {
       ds.watch(
         'Pod',
         { resourceVersion: '1' },
-        { onEvent: (e) => events.push(summary(e)), onError: (e) => errors.push(e) },
+        { onEvent: (e) => events.push(watchSummary(e)), onError: (e) => errors.push(e) },
       ),
     );
     await until(() => errors.length === 1, 'Gone');
@@ -113,7 +73,7 @@ describe('FileDatastore: watch', () => {
       ds.watch(
         'Pod',
         { resourceVersion: listed.resourceVersion },
-        { onEvent: (e) => after.push(summary(e)) },
+        { onEvent: (e) => after.push(watchSummary(e)) },
       ),
     );
     await ds.update({ ...cur, spec: { n: 13 } });
@@ -159,7 +119,7 @@ describe('FileDatastore: watch', () => {
       ),
     );
     const stopped: string[] = [];
-    const h = ds.watch('Pod', {}, { onEvent: (e) => stopped.push(summary(e)) });
+    const h = ds.watch('Pod', {}, { onEvent: (e) => stopped.push(watchSummary(e)) });
     h.stop();
     await ds.create(pod('a'));
     await ds.create(pod('b'));
