@@ -13,16 +13,31 @@ export type PolicyInputKind = (typeof POLICY_INPUT_KINDS)[number];
 export type UpsertOutcome = { ok: true } | { ok: false; error: string; keptPrevious: boolean };
 
 const keyOf = (obj: Resource): string => `${obj.metadata.namespace ?? ''}/${obj.metadata.name}`;
+const parsedKey = (obj: Resource): string => `${obj.kind}/${keyOf(obj)}`;
 
 export class PolicyInputs {
   readonly #namespaces = new Map<string, Namespace>();
   readonly #pods = new Map<string, Pod>();
   readonly #policies = new Map<string, NetworkPolicy>();
+  /**
+   * The outcome for each object's last parsed resourceVersion: every pass lists everything, and
+   * an unchanged object (nearly all of them) is not parsed again.
+   */
+  readonly #parsed = new Map<string, { resourceVersion: string; outcome: UpsertOutcome }>();
 
   upsert(obj: Resource): UpsertOutcome {
     const store = this.#storeOf(obj.kind);
     if (store === undefined)
       return { ok: false, error: `kind ${obj.kind} is not a policy input`, keptPrevious: false };
+    const rv = obj.metadata.resourceVersion;
+    const seen = this.#parsed.get(parsedKey(obj));
+    if (rv !== undefined && seen?.resourceVersion === rv) return seen.outcome;
+    const outcome = this.#parse(obj, store);
+    if (rv !== undefined) this.#parsed.set(parsedKey(obj), { resourceVersion: rv, outcome });
+    return outcome;
+  }
+
+  #parse(obj: Resource, store: Map<string, unknown>): UpsertOutcome {
     let state: ClusterState;
     try {
       state = clusterStateFromDocuments([obj]);
@@ -40,6 +55,7 @@ export class PolicyInputs {
 
   remove(obj: Resource): void {
     this.#storeOf(obj.kind)?.delete(keyOf(obj));
+    this.#parsed.delete(parsedKey(obj));
   }
 
   /** Forgets every object of `kind` not in `present` (a fresh listing of the datastore). */
@@ -47,6 +63,10 @@ export class PolicyInputs {
     const keep = new Set(present.map(keyOf));
     const store = this.#storeOf(kind);
     for (const key of [...(store?.keys() ?? [])]) if (!keep.has(key)) store?.delete(key);
+    // Also forgets invalid objects that were never stored.
+    for (const key of [...this.#parsed.keys()]) {
+      if (key.startsWith(`${kind}/`) && !keep.has(key.slice(kind.length + 1))) this.#parsed.delete(key);
+    }
   }
 
   /**

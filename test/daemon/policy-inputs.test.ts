@@ -48,3 +48,21 @@ describe('agent policy inputs', () => {
     assert.equal(inputs.state(new Map()).pods.length, 0);
   });
 });
+
+describe('agent policy inputs: unchanged objects', () => {
+  it('parses an object again only when its resourceVersion changes', () => {
+    const inputs = new PolicyInputs();
+    const v1 = { ...policy('p', 80), metadata: { name: 'p', namespace: 'x', resourceVersion: '7' } };
+    assert.deepEqual(inputs.upsert(v1), { ok: true });
+    const first = inputs.state(new Map()).policies[0];
+    // Same version, different content: a re-listing of an unchanged object is not parsed again.
+    inputs.upsert({
+      ...v1,
+      spec: { podSelector: {}, ingress: [{ ports: [{ protocol: 'TCP', port: 70000 }] }] },
+    });
+    assert.equal(inputs.state(new Map()).policies[0], first);
+    const v2 = { ...v1, metadata: { ...v1.metadata, resourceVersion: '8' }, spec: policy('p', 81).spec };
+    assert.deepEqual(inputs.upsert(v2), { ok: true });
+    assert.equal(inputs.state(new Map()).policies[0]?.spec.ingress?.[0]?.ports?.[0]?.port, 81);
+  });
+});
