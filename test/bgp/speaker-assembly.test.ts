@@ -67,17 +67,7 @@ announcements:
   });
 
   beforeEach(() => {
-    a = namespaces.add('spa');
-    b = namespaces.add('spb');
-    ip(['-n', a.name, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', b.name]);
-    for (const [ns, addr] of [
-      [a, '10.99.0.1/24'],
-      [b, '10.99.0.2/24'],
-    ] as const) {
-      ip(['-n', ns.name, 'addr', 'add', addr, 'dev', 'eth0']);
-      ip(['-n', ns.name, 'link', 'set', 'eth0', 'up']);
-      ip(['-n', ns.name, 'link', 'set', 'lo', 'up']);
-    }
+    [a, b] = namespaces.pair('spa', 'spb', '10.99.0');
     ip(['-n', a.name, 'addr', 'add', '10.50.1.1/32', 'dev', 'lo']);
   });
 

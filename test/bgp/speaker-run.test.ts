@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { execa, type ResultPromise } from 'execa';
 import { parseSpeakerConfig } from '../../bgp/config/index.js';
 import { type PeerStatus, type RunningSpeaker, runSpeaker } from '../../bgp/speaker/index.js';
-import { ip, requireRoot, TestNamespaces, type TestNs } from '../netlink/fixture.js';
+import { requireRoot, TestNamespaces, type TestNs } from '../netlink/fixture.js';
 
 const MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src/cli/main.js');
 
@@ -52,12 +52,7 @@ describe('trellis bgp run', function () {
     });
 
     beforeEach(() => {
-      a = namespaces.add('runa');
-      b = namespaces.add('runb');
-      ip(['-n', a.name, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', b.name]);
-      ip(['-n', a.name, 'addr', 'add', '10.98.0.1/24', 'dev', 'eth0']);
-      ip(['-n', b.name, 'addr', 'add', '10.98.0.2/24', 'dev', 'eth0']);
-      for (const ns of [a, b]) ip(['-n', ns.name, 'link', 'set', 'eth0', 'up']);
+      [a, b] = namespaces.pair('runa', 'runb', '10.98.0');
     });
 
     afterEach(async () => {

@@ -185,26 +185,22 @@ export class InteropLab {
       '-P',
       '0',
     ];
-    await this.#spawn(p, 'zebra', '/usr/lib/frr/zebra', [
-      ...common,
-      '-f',
-      join(p.dir, 'zebra.conf'),
-      '-i',
-      join(p.dir, 'zebra.pid'),
-      '--log',
-      `file:${join(p.dir, 'zebra.log')}`,
-    ]);
-    await waitFor('zebra socket', 10_000, () => (existsSync(join(p.dir, 'zserv.api')) ? true : undefined));
-    await this.#spawn(p, 'bgpd', '/usr/lib/frr/bgpd', [
-      ...common,
-      '-f',
-      join(p.dir, 'bgpd.conf'),
-      '-i',
-      join(p.dir, 'bgpd.pid'),
-      '--log',
-      `file:${join(p.dir, 'bgpd.log')}`,
-    ]);
-    await waitFor('bgpd vty', 10_000, () => (existsSync(join(p.dir, 'bgpd.vty')) ? true : undefined));
+    // zebra first: bgpd connects to its zserv socket.
+    for (const [daemon, ready] of [
+      ['zebra', 'zserv.api'],
+      ['bgpd', 'bgpd.vty'],
+    ] as const) {
+      await this.#spawn(p, daemon, `/usr/lib/frr/${daemon}`, [
+        ...common,
+        '-f',
+        join(p.dir, `${daemon}.conf`),
+        '-i',
+        join(p.dir, `${daemon}.pid`),
+        '--log',
+        `file:${join(p.dir, `${daemon}.log`)}`,
+      ]);
+      await waitFor(`${daemon} socket`, 10_000, () => (existsSync(join(p.dir, ready)) ? true : undefined));
+    }
   }
 
   async #startBird(p: RunningPeer): Promise<void> {

@@ -38,6 +38,25 @@ export class TestNamespaces {
     return ns;
   }
 
+  /**
+   * Two namespaces joined by a veth named eth0 on both ends, `<subnet>.1/24` and `<subnet>.2/24`,
+   * links and loopbacks up.
+   */
+  pair(suffixA: string, suffixB: string, subnet: string): [TestNs, TestNs] {
+    const a = this.add(suffixA);
+    const b = this.add(suffixB);
+    ip(['-n', a.name, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', b.name]);
+    for (const [ns, host] of [
+      [a, 1],
+      [b, 2],
+    ] as const) {
+      ip(['-n', ns.name, 'addr', 'add', `${subnet}.${host}/24`, 'dev', 'eth0']);
+      ip(['-n', ns.name, 'link', 'set', 'eth0', 'up']);
+      ip(['-n', ns.name, 'link', 'set', 'lo', 'up']);
+    }
+    return [a, b];
+  }
+
   removeAll(): void {
     const failures: string[] = [];
     for (const ns of this.#created.splice(0)) {
