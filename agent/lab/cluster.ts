@@ -231,6 +231,7 @@ export class Cluster {
         ...(this.#opts.agentHttpPort === undefined
           ? []
           : ['--http', `127.0.0.1:${this.#opts.agentHttpPort}`]),
+        ...(this.#opts.agentArgs ?? []),
       ],
       { logFile: join(node.dir, 'agent.log') },
     );
