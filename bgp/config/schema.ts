@@ -3,9 +3,12 @@
 import type { JsonSchema } from '../../src/resources/schema.js';
 import { asNumberSchema, holdTimeSchema, ipAddressSchema } from '../../src/resources/schema.js';
 
-const communityList = (pattern: string, example: string): JsonSchema => ({
+const communityConditions = (pattern: string, example: string): JsonSchema => ({
   type: 'array',
   items: { type: 'string', pattern, description: example },
+});
+const communityList = (pattern: string, example: string): JsonSchema => ({
+  ...communityConditions(pattern, example),
   default: [],
 });
 const STANDARD = '^[0-9]+:[0-9]+$';
@@ -40,7 +43,8 @@ const policySchema: JsonSchema = {
                   },
                 },
               },
-              communities: communityList(STANDARD, '65000:100'),
+              // No default: an absent list is no condition, an empty one would match no route.
+              communities: communityConditions(STANDARD, '65000:100'),
             },
           },
           action: { type: 'string', enum: ['accept', 'reject'] },

@@ -17,13 +17,16 @@ export interface RunSpeakerOptions {
   readonly netns?: string;
 }
 
-/** A speaker running on real sessions; `stop` sends Cease to every peer and closes the listener. */
+/**
+ * A speaker running on real sessions; `stop` sends Cease to every peer (or, graceful, closes
+ * the sessions with none: see BgpSpeaker.stop) and closes the listener.
+ */
 export interface RunningSpeaker {
   readonly speaker: BgpSpeaker;
   readonly rib: Rib;
   /** Listening port (useful when the config asked for port 0... which disables it: then undefined). */
   readonly listenPort: number | undefined;
-  stop(): Promise<void>;
+  stop(opts?: { readonly graceful?: boolean }): Promise<void>;
 }
 
 /** Sessions over bgp/transport, fed into `rib`; `listener` takes incoming connections. */
@@ -79,8 +82,8 @@ export async function runSpeaker(
       speaker,
       rib,
       listenPort: listener?.port,
-      async stop() {
-        await speaker.stop();
+      async stop(stopOpts) {
+        await speaker.stop(stopOpts);
         await listener?.close();
         routes?.close();
       },

@@ -2,6 +2,7 @@
 // assembles them; these narrow interfaces are the seams its tests drive directly.
 import type { PathAttribute, Prefix } from '../codec/index.js';
 import type { PeerConfig, SpeakerConfig } from '../config/index.js';
+import type { RoutePolicy } from '../policy/index.js';
 import type { PeerStatus, RouteStatus } from './status.js';
 
 /** A route we originate: the attributes every peer's Adj-RIB-Out starts from (no next hop). */
@@ -32,13 +33,19 @@ export interface SpeakerRib {
   onChange(listener: (change: LocRibChange) => void): void;
   /** The full set of routes we originate; the RIB announces and withdraws the difference. */
   setLocalRoutes(routes: readonly LocalRoute[]): void;
+  /** New policy definitions: every peer's routes are re-imported and re-exported under them. */
+  setPolicies(policies: ReadonlyMap<string, RoutePolicy>): void;
   routes(prefix?: string): readonly RouteStatus[];
 }
 
 export interface SpeakerSession {
   status(): PeerStatus;
-  /** Sends the Cease NOTIFICATION (admin shutdown, RFC 8203 text) and closes. */
-  stop(reason: string): Promise<void>;
+  /**
+   * Sends the Cease NOTIFICATION (admin shutdown, RFC 8203 text) and closes. With `graceful`
+   * the TCP connection is closed with no NOTIFICATION, so a peer that helps with graceful
+   * restart (RFC 4724) keeps our routes while we restart.
+   */
+  stop(reason: string, opts?: { readonly graceful?: boolean }): Promise<void>;
 }
 
 export interface SessionEvents {

@@ -4,6 +4,7 @@ import type { Logger } from '../../src/log.js';
 import { silentLogger } from '../../src/log.js';
 import type { PeerConfig, SpeakerConfig } from '../config/index.js';
 import { KernelSync, type RouteTable } from '../kernel/index.js';
+import { fromConfigPolicies } from '../policy/index.js';
 import { diffPeers, localRouteOf } from './announcements.js';
 import { ControlServer } from './control.js';
 import { kernelRouteOf } from './forwarding.js';
@@ -111,8 +112,9 @@ export class BgpSpeaker {
 
   /**
    * Applies a new configuration: removed and changed peers' sessions stop (Cease), added and
-   * changed ones start, untouched sessions keep running; the announcement set is replaced and
-   * the RIB sends only the difference. Router id, AS, listener and kernel settings need a restart.
+   * changed ones start, untouched sessions keep running; changed policies are re-applied to
+   * every peer's routes; the announcement set is replaced and the RIB sends only the
+   * difference. Router id, AS, listener and kernel settings need a restart.
    */
   async reconfigure(config: SpeakerConfig): Promise<void> {
     const fixed = ['routerId', 'localAs', 'listen', 'kernel', 'clusterId', 'controlSocket'] as const;
@@ -120,6 +122,11 @@ export class BgpSpeaker {
     if (moved.length > 0) {
       throw new SpeakerReconfigureError(`changing ${moved.join(', ')} needs a speaker restart`);
     }
+    // Parsed before anything changes: a policy that does not parse leaves the speaker as it was.
+    const policies =
+      JSON.stringify(this.#config.policies) === JSON.stringify(config.policies)
+        ? undefined
+        : fromConfigPolicies(config.policies);
     const changes = diffPeers(this.#config.peers, config.peers);
     this.#config = config;
     await Promise.all(
@@ -130,30 +137,42 @@ export class BgpSpeaker {
         await session?.stop('Trellis peer configuration changed');
       }),
     );
+    // After the old peers left (they may name policies that are gone) and before the new ones
+    // join (they may name policies that are new).
+    if (policies !== undefined) this.#rib.setPolicies(policies);
     for (const p of [...changes.added, ...changes.changed]) this.#startSession(p);
     this.#rib.setLocalRoutes(config.announcements.map(localRouteOf));
     this.#log.info(
-      { added: changes.added.length, removed: changes.removed.length, changed: changes.changed.length },
+      {
+        added: changes.added.length,
+        removed: changes.removed.length,
+        changed: changes.changed.length,
+        policiesChanged: policies !== undefined,
+      },
       'bgp speaker reconfigured',
     );
   }
 
   /**
-   * Stops every session with a Cease (admin shutdown). With graceful restart our kernel routes
-   * stay so forwarding continues across a restart; without it they are removed.
+   * Stops every session. Plain: a Cease (admin shutdown) to each peer, which then drops our
+   * routes. Graceful (RFC 4724, needs gracefulRestartTime > 0): the connections close with no
+   * NOTIFICATION, so helper peers keep our routes as stale until we are back. With graceful
+   * restart configured our kernel routes stay either way, so this node keeps forwarding while
+   * it restarts; without it they are removed.
    */
-  async stop(): Promise<void> {
+  async stop(opts: { readonly graceful?: boolean } = {}): Promise<void> {
+    const graceful = opts.graceful === true && this.#config.gracefulRestartTime > 0;
     this.#convergence.cancel();
     this.#kernel?.flush();
     this.#stopping = true;
-    await Promise.all([...this.#sessions.values()].map((s) => s.stop(SHUTDOWN_TEXT)));
+    await Promise.all([...this.#sessions.values()].map((s) => s.stop(SHUTDOWN_TEXT, { graceful })));
     this.#sessions.clear();
     await this.#control?.close();
     if (this.#kernel !== undefined) {
       if (this.#config.gracefulRestartTime === 0) this.#kernel.removeAll();
       this.#kernel.close();
     }
-    this.#log.info('bgp speaker stopped');
+    this.#log.info({ graceful }, 'bgp speaker stopped');
   }
 
   #startSession(peer: PeerConfig): void {

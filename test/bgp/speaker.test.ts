@@ -31,6 +31,9 @@ class ScriptedRib implements SpeakerRib {
   setLocalRoutes(routes: readonly LocalRoute[]): void {
     this.localRouteSets.push(routes);
   }
+  setPolicies(): void {
+    throw new Error('these tests configure no policies');
+  }
   routes(prefix?: string): readonly RouteStatus[] {
     return [{ prefix: prefix ?? '0.0.0.0/0', paths: [] }];
   }
