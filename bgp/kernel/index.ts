@@ -2,6 +2,7 @@
 export { KernelRouteError } from './errors.js';
 export { TRELLIS_BGP_RT_PROTO } from './protocol.js';
 export type { KernelNextHop, KernelRoute } from './routes.js';
+export { findSessionInterface, type SessionInterface, sessionInterfaceOf } from './session-interface.js';
 export {
   type KernelFlushResult,
   KernelSync,

@@ -4,13 +4,31 @@ import { formatPrefix } from '../codec/index.js';
 import type { KernelNextHop, KernelRoute } from '../kernel/index.js';
 import type { ForwardingPath, LocRibChange } from './ports.js';
 
+const isLinkLocal = (address: string): boolean => /^fe[89ab][0-9a-f]:/i.test(address);
+
+/**
+ * Next hops the kernel cannot use as an IPv6 gateway on its own: the unspecified address (sent
+ * as the global part beside a link-local one) and IPv4-mapped addresses (GoBGP's IPv6 next
+ * hop on an IPv4 session): neither is a neighbour on any link.
+ */
+const isUnusableGlobal = (address: string): boolean => address === '::' || /^::ffff:/i.test(address);
+
+/**
+ * The gateway of one path. A link-local next hop, with the session's interface, is preferred to
+ * the global one: it is the peer's own address on the shared link (RFC 2545 3), reachable
+ * without any route, whereas the global one may sit on a subnet the kernel has no route to
+ * (Linux does not resolve next hops recursively). A link-local next hop without an interface
+ * is meaningless (RFC 4291 2.5.6) and never installed.
+ */
 function nextHopOf(path: ForwardingPath): KernelNextHop | undefined {
-  // A link-local next hop is only usable with the session's interface (RFC 2545 3).
   if (path.linkLocalNextHop !== undefined && path.ifindex !== undefined) {
     return { gateway: path.linkLocalNextHop, ifindex: path.ifindex };
   }
-  if (path.nextHop === undefined) return undefined;
-  return { gateway: path.nextHop };
+  const global = path.nextHop;
+  if (global === undefined || isUnusableGlobal(global)) return undefined;
+  if (isLinkLocal(global))
+    return path.ifindex === undefined ? undefined : { gateway: global, ifindex: path.ifindex };
+  return { gateway: global };
 }
 
 /** The kernel route for a change, or undefined when the prefix must not be in the kernel. */
