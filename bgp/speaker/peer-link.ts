@@ -14,6 +14,7 @@ import {
   RouteRefreshSubtype,
 } from '../codec/index.js';
 import type { PeerConfig, SpeakerConfig } from '../config/index.js';
+import { findSessionInterface } from '../kernel/index.js';
 import type { OutboundBatch, ReceiveResult, SessionInfo } from '../rib/index.js';
 import {
   BgpSession,
@@ -125,6 +126,7 @@ export class PeerLink implements SpeakerSession, SessionConsumer {
   readonly #listener: BgpListener | undefined;
   readonly #log: Logger;
   readonly #session: BgpSession;
+  readonly #netns: string | undefined;
   #negotiated: Negotiated | undefined;
   /** The RIB has queued changes for this peer since the last drain began. */
   #dirty = false;
@@ -138,6 +140,7 @@ export class PeerLink implements SpeakerSession, SessionConsumer {
     this.#events = opts.events;
     this.#listener = opts.listener;
     this.#log = opts.logger.child({ peer: opts.peer.name });
+    this.#netns = opts.netns;
     const config = sessionConfigOf(opts.peer, opts.config, opts.restarting);
     opts.rib.addPeer({
       id: opts.peer.name,
@@ -192,6 +195,11 @@ export class PeerLink implements SpeakerSession, SessionConsumer {
   onEstablished(negotiated: Negotiated): void {
     this.#negotiated = negotiated;
     this.#log.info({ families: negotiated.families, hold: negotiated.holdTime }, 'bgp peer established');
+    // IPv6 only: the peer's link-local next hops need the session's interface, and an on-link
+    // peer gets our link-local next hop beside the global one (RFC 2545 3).
+    const link = negotiated.families.includes('ipv6')
+      ? findSessionInterface(negotiated.localAddress, this.#peer.address, this.#netns)
+      : undefined;
     this.#rib.peerUp(
       this.#peer.name,
       {
@@ -199,8 +207,15 @@ export class PeerLink implements SpeakerSession, SessionConsumer {
         families: negotiated.families,
         // Our next hop is our address on the session; the config only allows families of its kind.
         addresses: Object.fromEntries(
-          negotiated.families.map((f) => [f, { nextHop: negotiated.localAddress }]),
+          negotiated.families.map((f) => [
+            f,
+            {
+              nextHop: negotiated.localAddress,
+              ...(f === 'ipv6' && link?.linkLocal !== undefined && { linkLocalNextHop: link.linkLocal }),
+            },
+          ]),
         ),
+        ...(link !== undefined && { ifindex: link.ifindex }),
       },
       () => this.#scheduleDrain(),
     );
