@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import { Lab, type LabProcess } from '../../src/lab/index.js';
 
 export type DaemonKind = 'frr' | 'bird' | 'gobgp' | 'exabgp';
+export type Family = 'ipv4' | 'ipv6';
 
 export interface PeerOptions {
   readonly kind: DaemonKind;
@@ -35,19 +36,42 @@ export interface PeerOptions {
   readonly gracefulRestart?: boolean;
   /** We are the daemon's route-reflector client (iBGP only). */
   readonly routeReflectorClient?: boolean;
-  /** IPv4 prefixes the daemon announces to us. */
+  /** Prefixes (IPv4 and IPv6) the daemon announces to us. */
   readonly announce?: readonly string[];
+  /** The family of the session's TCP connection; default ipv4. */
+  readonly transport?: Family;
+  /** Families the daemon enables on the session (MP-BGP); default both (ExaBGP: ipv4). */
+  readonly families?: readonly Family[];
+}
+
+/** The daemon's and our address of one family on the link between us. */
+export interface LinkAddresses {
+  readonly peer: string;
+  readonly us: string;
 }
 
 export interface RunningPeer {
   readonly name: string;
   readonly options: PeerOptions;
-  /** The daemon's address; ours on the same link is `ourAddress`. */
+  /** The daemon's session address (of `options.transport`); ours on the same link is `ourAddress`. */
   readonly address: string;
   readonly ourAddress: string;
+  /** Both families' addresses on the link (IPv6: fd00:251:<i>::/64; the kernel adds link-locals). */
+  readonly link: Readonly<Record<Family, LinkAddresses>>;
+  /** Our end of the link, in 'us'. */
+  readonly ourIfname: string;
   readonly routerId: string;
   readonly dir: string;
 }
+
+const familyOf = (prefix: string): Family => (prefix.includes(':') ? 'ipv6' : 'ipv4');
+
+/** The families a daemon enables: ExaBGP's config here is IPv4 only. */
+const familiesOf = (o: PeerOptions): readonly Family[] =>
+  o.families ?? (o.kind === 'exabgp' ? ['ipv4'] : ['ipv4', 'ipv6']);
+
+const announced = (o: PeerOptions, family: Family): string[] =>
+  (o.announce ?? []).filter((p) => familyOf(p) === family);
 
 async function waitFor<T>(
   what: string,
@@ -88,20 +112,26 @@ export class InteropLab {
     this.netns = netns;
   }
 
-  /** Creates 'us' and one namespace per peer (link 10.251.<i>.0/24: us .1, peer .2), then starts each daemon. */
+  /**
+   * Creates 'us' and one namespace per peer (link i: 10.251.<i>.0/24 and fd00:251:<i>::/64, us
+   * .1/::1 on v<i-1>, peer .2/::2 on eth0), then starts each daemon.
+   */
   static async create(peers: Readonly<Record<string, PeerOptions>>): Promise<InteropLab> {
     const lab = await Lab.create();
     const dir = mkdtempSync(join(tmpdir(), 'trellis-interop-'));
     chmodSync(dir, 0o755);
     const names = Object.keys(peers);
-    const [us] = await lab.addNamespaces(['us', ...names]);
+    // Without DAD the kernel's link-local addresses are usable as soon as the links are up.
+    const [us] = await lab.addNamespaces(['us', ...names], {
+      sysctls: { 'net.ipv6.conf.all.accept_dad': 0, 'net.ipv6.conf.default.accept_dad': 0 },
+    });
     const self = new InteropLab(lab, dir, `/run/netns/${us}`);
     try {
       await Promise.all(
         names.map((name, i) =>
           lab.connect({
-            a: { ns: 'us', ifname: `v${i}`, address: `10.251.${i + 1}.1/24` },
-            b: { ns: name, ifname: 'eth0', address: `10.251.${i + 1}.2/24` },
+            a: { ns: 'us', ifname: `v${i}`, address: [`10.251.${i + 1}.1/24`, `fd00:251:${i + 1}::1/64`] },
+            b: { ns: name, ifname: 'eth0', address: [`10.251.${i + 1}.2/24`, `fd00:251:${i + 1}::2/64`] },
           }),
         ),
       );
@@ -122,11 +152,18 @@ export class InteropLab {
   async #start(name: string, index: number, options: PeerOptions): Promise<void> {
     const dir = join(this.dir, name);
     execFileSync('mkdir', ['-p', dir]);
+    const link = {
+      ipv4: { peer: `10.251.${index}.2`, us: `10.251.${index}.1` },
+      ipv6: { peer: `fd00:251:${index}::2`, us: `fd00:251:${index}::1` },
+    };
+    const session = link[options.transport ?? 'ipv4'];
     const peer: RunningPeer = {
       name,
       options,
-      address: `10.251.${index}.2`,
-      ourAddress: `10.251.${index}.1`,
+      address: session.peer,
+      ourAddress: session.us,
+      link,
+      ourIfname: `v${index - 1}`,
       routerId: `10.251.${index}.2`,
       dir,
     };
@@ -161,10 +198,14 @@ export class InteropLab {
         : []),
       ...(o.passive ? [` neighbor ${n} passive`] : []),
       ...(o.password !== undefined ? [` neighbor ${n} password ${o.password}`] : []),
-      ' address-family ipv4 unicast',
-      ...(o.announce ?? []).map((pfx) => `  network ${pfx}`),
-      ...(o.routeReflectorClient ? [`  neighbor ${n} route-reflector-client`] : []),
-      ' exit-address-family',
+      ...(['ipv4', 'ipv6'] as const).flatMap((family) => [
+        ` address-family ${family} unicast`,
+        // FRR activates IPv4 unicast on every neighbor by default and IPv6 on none: say both.
+        `  ${familiesOf(o).includes(family) ? '' : 'no '}neighbor ${n} activate`,
+        ...announced(o, family).map((pfx) => `  network ${pfx}`),
+        ...(o.routeReflectorClient ? [`  neighbor ${n} route-reflector-client`] : []),
+        ' exit-address-family',
+      ]),
       'exit',
     ];
     writeFileSync(join(p.dir, 'zebra.conf'), 'hostname peer\n');
@@ -209,11 +250,13 @@ export class InteropLab {
       `router id ${p.routerId};`,
       `log "${join(p.dir, 'bird.log')}" all;`,
       'protocol device { }',
-      ...((o.announce ?? []).length > 0
-        ? [
-            `protocol static announced { ipv4; ${(o.announce ?? []).map((x) => `route ${x} blackhole;`).join(' ')} }`,
-          ]
-        : []),
+      ...(['ipv4', 'ipv6'] as const).flatMap((family) => {
+        const routes = announced(o, family);
+        if (routes.length === 0) return [];
+        return [
+          `protocol static announced_${family} { ${family}; ${routes.map((x) => `route ${x} blackhole;`).join(' ')} }`,
+        ];
+      }),
       'protocol bgp trellis {',
       `  local ${p.address} as ${o.as};`,
       `  neighbor ${p.ourAddress} as ${o.ourAs};`,
@@ -224,7 +267,7 @@ export class InteropLab {
       ...(o.holdTime !== undefined ? [`  hold time ${o.holdTime};`] : []),
       ...(o.gracefulRestart ? ['  graceful restart on;'] : []),
       ...(o.routeReflectorClient ? ['  rr client;'] : []),
-      '  ipv4 { import all; export all; };',
+      ...familiesOf(o).map((family) => `  ${family} { import all; export all; };`),
       '}',
     ];
     writeFileSync(join(p.dir, 'bird.conf'), `${conf.join('\n')}\n`);
@@ -249,7 +292,7 @@ export class InteropLab {
       '[global.config]',
       `  as = ${o.as}`,
       `  router-id = "${p.routerId}"`,
-      `  local-address-list = ["${p.address}"]`,
+      `  local-address-list = ["${p.link.ipv4.peer}", "${p.link.ipv6.peer}"]`,
       '[[neighbors]]',
       '  [neighbors.config]',
       `    neighbor-address = "${p.ourAddress}"`,
@@ -274,12 +317,14 @@ export class InteropLab {
       ...(o.gracefulRestart
         ? ['  [neighbors.graceful-restart.config]', '    enabled = true', '    restart-time = 120']
         : []),
-      '  [[neighbors.afi-safis]]',
-      '    [neighbors.afi-safis.config]',
-      '      afi-safi-name = "ipv4-unicast"',
-      ...(o.gracefulRestart
-        ? ['    [neighbors.afi-safis.mp-graceful-restart.config]', '      enabled = true']
-        : []),
+      ...familiesOf(o).flatMap((family) => [
+        '  [[neighbors.afi-safis]]',
+        '    [neighbors.afi-safis.config]',
+        `      afi-safi-name = "${family}-unicast"`,
+        ...(o.gracefulRestart
+          ? ['    [neighbors.afi-safis.mp-graceful-restart.config]', '      enabled = true']
+          : []),
+      ]),
     ];
     writeFileSync(join(p.dir, 'gobgpd.toml'), `${toml.join('\n')}\n`);
     await this.#spawn(p, 'gobgpd', 'gobgpd', [
@@ -291,7 +336,8 @@ export class InteropLab {
       '-p',
     ]);
     await waitFor('gobgpd api', 10_000, () => (this.gobgp(p.name, ['global']) ? true : undefined));
-    for (const pfx of o.announce ?? []) this.gobgp(p.name, ['global', 'rib', 'add', '-a', 'ipv4', pfx]);
+    for (const pfx of o.announce ?? [])
+      this.gobgp(p.name, ['global', 'rib', 'add', '-a', familyOf(pfx), pfx]);
   }
 
   async #startExabgp(p: RunningPeer): Promise<void> {
