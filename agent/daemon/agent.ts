@@ -1,9 +1,10 @@
-// The node agent: registers its node, serves the CNI shim, keeps node routes in sync and sweeps
-// leaked addresses. It runs in the node's network namespace (the host's, on a real node) and
+// The node agent: registers its node, serves the CNI shim, keeps node routes in sync, runs the
+// BGP speaker (with --bgp) and sweeps leaked addresses. It runs in the node's network namespace (the host's, on a real node) and
 // adopts what a previous run left: veths, pod routes and node routes stay; only differences
 // from the datastore are programmed.
 
 import { dirname, join } from 'node:path';
+import type { PeerStatus } from '../../bgp/speaker/index.js';
 import { PolicyApplier } from '../../policy/apply/index.js';
 import { type Datastore, isAlreadyExists, isConflict } from '../../src/datastore/types.js';
 import type { Logger } from '../../src/log.js';
@@ -14,6 +15,7 @@ import { attachmentHandle, hostVethName } from '../dataplane/naming.js';
 import { PodInterfaces } from '../dataplane/pod-interface.js';
 import { IpamAllocator } from '../ipam/allocator.js';
 import { IpamGc } from '../ipam/gc.js';
+import { BgpSync } from './bgp-sync.js';
 import { TrellisCniHandler } from './cni-handler.js';
 import { AgentHttpServer } from './http.js';
 import { InflightAdds } from './inflight.js';
@@ -29,8 +31,16 @@ export interface AgentOptions {
   labels?: Record<string, string>;
   cniSocket: string;
   log: Logger;
-  /** Program routes to other nodes' blocks directly (host-gw mode). Default true. */
+  /**
+   * Program routes to other nodes' blocks directly (host-gw mode). Default true. Ignored with
+   * `bgp`: then BGP routes other nodes' blocks and only this node's blackholes are programmed.
+   */
   hostGateway?: boolean;
+  /**
+   * Run the BGP speaker, configured from the datastore's BGPConfiguration, BGPPeers,
+   * TrellisNodes and IPAMBlocks. `controlSocket` serves `trellis bgp peers|routes --socket`.
+   */
+  bgp?: { controlSocket?: string };
   /** Leak sweep period. Default 60 s; an address must look leaked on two sweeps. */
   gcIntervalMs?: number;
   /** Compile and apply NetworkPolicy (iptables + ipset) in this namespace. Default true. */
@@ -52,7 +62,9 @@ export class Agent {
   readonly #routes: NodeRouteSync | undefined;
   readonly #http: AgentHttpServer | undefined;
   readonly #policy: PolicySync | undefined;
+  readonly #bgp: BgpSync | undefined;
   #policyReady = false;
+  #bgpReady = false;
   readonly metrics = new AgentMetrics();
   #routesReady = false;
   #gcTimer: NodeJS.Timeout | undefined;
@@ -89,13 +101,14 @@ export class Agent {
       handler: instrumentCniHandler(handler, this.metrics),
       logger: log.child({ component: 'cni-server' }),
     });
-    if (opts.hostGateway ?? true) {
+    if (opts.bgp !== undefined || (opts.hostGateway ?? true)) {
       this.#routes = new NodeRouteSync({
         node: opts.node,
         datastore: opts.datastore,
         netlink: this.#netlink,
         log: log.child({ component: 'routes' }),
         metrics: this.metrics,
+        localOnly: opts.bgp !== undefined,
       });
       void this.#routes.synced.then(() => {
         this.#routesReady = true;
@@ -119,6 +132,21 @@ export class Agent {
     } else {
       this.#policyReady = true;
     }
+    if (opts.bgp !== undefined) {
+      const bgp = new BgpSync({
+        node: opts.node,
+        datastore: opts.datastore,
+        log: log.child({ component: 'bgp' }),
+        metrics: this.metrics,
+        ...(opts.bgp.controlSocket === undefined ? {} : { controlSocket: opts.bgp.controlSocket }),
+      });
+      void bgp.started.then(() => {
+        this.#bgpReady = true;
+      });
+      this.#bgp = bgp;
+    } else {
+      this.#bgpReady = true;
+    }
     if (opts.http) {
       this.#http = new AgentHttpServer({
         ...opts.http,
@@ -126,6 +154,9 @@ export class Agent {
         readiness: [
           { name: 'routes', check: () => (this.#routesReady ? undefined : 'node routes not programmed yet') },
           { name: 'policy', check: () => (this.#policyReady ? undefined : 'policy not programmed yet') },
+          // Started with its configuration, not "sessions up": a node whose ToR is down must
+          // still become ready (its pods reach the rest of the cluster over the mesh).
+          { name: 'bgp', check: () => (this.#bgpReady ? undefined : 'bgp speaker not started yet') },
         ],
       });
     }
@@ -137,6 +168,7 @@ export class Agent {
     // Fail closed before the CNI socket opens: no workload interface passes traffic unprogrammed.
     await this.#policy?.start();
     this.#routes?.start();
+    this.#bgp?.start();
     await this.#server.start();
     const served = await this.#http?.start();
     if (served) this.#o.log.info(served, 'health and metrics served');
@@ -149,6 +181,11 @@ export class Agent {
   /** Resolves when node routes are programmed (host-gw mode) — the agent's readiness. */
   ready(): Promise<void> {
     return this.#routes?.synced ?? Promise.resolve();
+  }
+
+  /** The BGP speaker's sessions (empty without `bgp`). */
+  bgpPeers(): readonly PeerStatus[] {
+    return this.#bgp?.peers() ?? [];
   }
 
   /** Waits for node routes to match the datastore now (tests and the lab use it). */
@@ -192,11 +229,16 @@ export class Agent {
     }
   }
 
-  /** Stops serving; leaves veths and routes in place so pods keep forwarding across a restart. */
+  /**
+   * Stops serving; leaves veths and routes in place so pods keep forwarding across a restart.
+   * The BGP speaker stops gracefully (RFC 4724): sessions close without a NOTIFICATION, so
+   * peers keep our routes as stale until we are back, and our BGP routes stay in the kernel.
+   */
   async stop(): Promise<void> {
     clearInterval(this.#gcTimer);
     this.#routes?.stop();
     this.#policy?.stop();
+    await this.#bgp?.stop({ graceful: true });
     await this.#http?.close();
     await this.#server.close();
     this.#netlink.close();

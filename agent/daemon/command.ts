@@ -1,4 +1,5 @@
 // `trellis agent`: runs the node agent in the foreground until SIGTERM/SIGINT.
+import { dirname, join } from 'node:path';
 import { type Command, Option } from 'commander';
 import { FileDatastore } from '../../src/datastore/file.js';
 import { KubernetesDatastore, nodeHints } from '../../src/datastore/kubernetes/index.js';
@@ -14,6 +15,8 @@ interface AgentCliOptions {
   label: string[];
   cniSocket: string;
   hostGateway: boolean;
+  bgp: boolean;
+  bgpControlSocket?: string;
   policy: boolean;
   gcInterval: string;
   http?: string;
@@ -26,13 +29,18 @@ const collect = (value: string, previous: string[]): string[] => [...previous, v
 export function register(program: Command): void {
   program
     .command('agent')
-    .description('run the node agent: CNI server, IPAM, node routes')
+    .description('run the node agent: CNI server, IPAM, node routes, policy, BGP (--bgp)')
     .requiredOption('--node <name>', 'this node’s name')
     .option('--ipv4 <address[/len]>', 'node IPv4 address, e.g. 10.0.0.11/24 (bare: /32)')
     .option('--ipv6 <address[/len]>', 'node IPv6 address (bare: /128)')
     .option('--label <key=value>', 'node label (repeatable)', collect, [])
     .option('--cni-socket <path>', 'unix socket the trellis-cni shim connects to', '/run/trellis/cni.sock')
-    .option('--no-host-gateway', 'do not program routes to other nodes’ blocks (BGP does it)')
+    .option('--no-host-gateway', 'do not program routes to other nodes’ blocks (an outside router does)')
+    .option('--bgp', 'run the BGP speaker, configured from BGPConfiguration, BGPPeer, TrellisNode, IPAMBlock')
+    .option(
+      '--bgp-control-socket <path>',
+      'with --bgp: control socket (default: bgp.sock beside the CNI socket)',
+    )
     .option('--no-policy', 'do not enforce NetworkPolicy on this node')
     .option('--gc-interval <ms>', 'leak sweep period in milliseconds', '60000')
     .option('--http <host:port>', 'serve /healthz, /readyz and /metrics here, e.g. 0.0.0.0:9099')
@@ -70,6 +78,9 @@ export function register(program: Command): void {
         cniSocket: opts.cniSocket,
         log,
         hostGateway: opts.hostGateway,
+        ...(opts.bgp
+          ? { bgp: { controlSocket: opts.bgpControlSocket ?? join(dirname(opts.cniSocket), 'bgp.sock') } }
+          : {}),
         policy: opts.policy,
         gcIntervalMs: Number(opts.gcInterval),
         ...(opts.http ? { http: parseHostPort(opts.http) } : {}),

@@ -4,8 +4,22 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { CniError } from '../cni/errors.js';
 import type { CniHandler } from '../cni/types.js';
 
+/** One BGP session as the metrics see it (BgpSync provides them at scrape time). */
+export interface BgpPeerSample {
+  readonly peer: string;
+  /** The session's address families, e.g. ipv4 (agent sessions carry one). */
+  readonly family: string;
+  /** RFC 4271 FSM state. */
+  readonly state: string;
+  readonly received: number;
+  readonly advertised: number;
+}
+
+const BGP_STATES = ['Idle', 'Connect', 'Active', 'OpenSent', 'OpenConfirm', 'Established'] as const;
+
 export class AgentMetrics {
   readonly registry = new Registry();
+  #bgpSamples: () => readonly BgpPeerSample[] = () => [];
   readonly cniRequests = new Counter({
     name: 'trellis_cni_requests_total',
     help: 'CNI requests handled, by command and CNI result code (0 = success)',
@@ -42,12 +56,64 @@ export class AgentMetrics {
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     registers: [this.registry],
   });
+  // BGP gauges are filled at scrape time from the speaker's live state, so a removed peer
+  // disappears and nothing polls the speaker between scrapes.
+  readonly bgpSessionEstablished = this.#bgpGauge({
+    name: 'trellis_bgp_session_established',
+    help: 'Whether the BGP session with the peer is Established (1) or not (0)',
+    labelNames: ['peer'],
+    fill: (g, s) => g.set({ peer: s.peer }, s.state === 'Established' ? 1 : 0),
+  });
+  readonly bgpSessionState = this.#bgpGauge({
+    name: 'trellis_bgp_session_state',
+    help: 'BGP session FSM state: 1 for the state the session is in, 0 for the other five',
+    labelNames: ['peer', 'state'],
+    fill: (g, s) => {
+      for (const state of BGP_STATES) g.set({ peer: s.peer, state }, s.state === state ? 1 : 0);
+    },
+  });
+  readonly bgpPrefixesReceived = this.#bgpGauge({
+    name: 'trellis_bgp_prefixes_received',
+    help: 'Prefixes the peer has sent us and not withdrawn (before import policy)',
+    labelNames: ['peer', 'family'],
+    fill: (g, s) => g.set({ peer: s.peer, family: s.family }, s.received),
+  });
+  readonly bgpPrefixesAdvertised = this.#bgpGauge({
+    name: 'trellis_bgp_prefixes_advertised',
+    help: 'Prefixes we advertise to the peer',
+    labelNames: ['peer', 'family'],
+    fill: (g, s) => g.set({ peer: s.peer, family: s.family }, s.advertised),
+  });
   readonly errors = new Counter({
     name: 'trellis_agent_errors_total',
     help: 'Errors in background loops, by component',
     labelNames: ['component'] as const,
     registers: [this.registry],
   });
+
+  /** Where the BGP gauges read the sessions from at each scrape. */
+  observeBgp(samples: () => readonly BgpPeerSample[]): void {
+    this.#bgpSamples = samples;
+  }
+
+  #bgpGauge<L extends string>(spec: {
+    name: string;
+    help: string;
+    labelNames: readonly L[];
+    fill: (gauge: Gauge<L>, session: BgpPeerSample) => void;
+  }): Gauge<L> {
+    const gauge: Gauge<L> = new Gauge({
+      name: spec.name,
+      help: spec.help,
+      labelNames: spec.labelNames,
+      registers: [this.registry],
+      collect: () => {
+        gauge.reset();
+        for (const session of this.#bgpSamples()) spec.fill(gauge, session);
+      },
+    });
+    return gauge;
+  }
 }
 
 /** Wraps a CNI handler so every request is counted and timed; behaviour is unchanged. */

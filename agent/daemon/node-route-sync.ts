@@ -18,6 +18,12 @@ export interface NodeRouteSyncOptions {
   netlink: RouteNetlink;
   log: Logger;
   metrics?: AgentMetrics;
+  /**
+   * Only this node's own-block blackholes; nothing toward other nodes. With BGP in the agent
+   * the speaker routes other nodes' blocks and borrowed addresses (protocol 46), and a
+   * host-gw route beside it would be a second, unconditional path.
+   */
+  localOnly?: boolean;
   /** Full resync period. Default 30 s. */
   resyncMs?: number;
   /** How long changes are gathered before one recomputation. Default 20 ms. */
@@ -77,7 +83,8 @@ export class NodeRouteSync {
     ]);
     const addresses = new Map<string, NodeAddresses>();
     for (const n of nodes.items) addresses.set(n.metadata.name, bareAddresses(n));
-    const desired = desiredNodeRoutes({ node, nodes: addresses, blocks: blocks.items.map((b) => b.spec) });
+    const all = desiredNodeRoutes({ node, nodes: addresses, blocks: blocks.items.map((b) => b.spec) });
+    const desired = this.#o.localOnly ? all.filter((r) => r.kind === 'blackhole') : all;
     const current = [
       ...netlink.listRoutes({ family: 4, protocol: TRELLIS_RT_PROTO }),
       ...netlink.listRoutes({ family: 6, protocol: TRELLIS_RT_PROTO }),

@@ -12,4 +12,9 @@ export type {
   SpeakerConfig,
 } from './model.js';
 export { familyOf, loadSpeakerConfig, parseSpeakerConfig, validateSpeakerConfig } from './parse.js';
-export { announcementsOf, type ClusterBgpResources, speakerConfigFromCluster } from './translate.js';
+export {
+  announcementsOf,
+  type ClusterBgpResources,
+  peerSelectsNode,
+  speakerConfigFromCluster,
+} from './translate.js';

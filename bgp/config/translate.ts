@@ -114,7 +114,7 @@ export function speakerConfigFromCluster(res: ClusterBgpResources): SpeakerConfi
     }
   }
   for (const peer of res.peers) {
-    if (!selects(peer, self)) continue;
+    if (!peerSelectsNode(peer, self)) continue;
     const address = IPAddress.parse(peer.spec.peerIP).toString();
     if (address === mine.ipv4?.toString() || address === mine.ipv6?.toString()) continue;
     const s = peer.spec;
@@ -148,7 +148,8 @@ export function speakerConfigFromCluster(res: ClusterBgpResources): SpeakerConfi
   return validateSpeakerConfig(raw, 'cluster resources');
 }
 
-function selects(peer: BGPPeer, node: TrellisNode): boolean {
+/** The BGPPeer applies to `node`: named by `node`, matched by `nodeSelector`, or neither given. */
+export function peerSelectsNode(peer: BGPPeer, node: TrellisNode): boolean {
   if (peer.spec.node !== undefined) return peer.spec.node === node.metadata.name;
   if (peer.spec.nodeSelector !== undefined) {
     return selectorMatches(peer.spec.nodeSelector, node.metadata.labels ?? {});

@@ -118,6 +118,8 @@ function daemonSet(): Obj {
                 '--ipv4=$(NODE_IP)',
                 `--cni-socket=${CNI_SOCKET_DIR}/cni.sock`,
                 `--http=127.0.0.1:${AGENT_HTTP_PORT}`,
+                // The speaker routes other nodes' blocks; its control socket is bgp.sock beside cni.sock.
+                '--bgp',
               ],
               env: [
                 { name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } },

@@ -112,4 +112,26 @@ describe('host-gw node route sync (root, real kernel)', () => {
       sync.stop();
     }
   });
+
+  it('local-only (BGP mode): keeps its own blackholes, removes every route toward other nodes', async () => {
+    const local = new NodeRouteSync({
+      node: 'n1',
+      datastore: store,
+      netlink,
+      log: silentLogger,
+      localOnly: true,
+    });
+    assert.deepEqual(await local.syncOnce(), { replaced: 0, deleted: 1, failed: 0 });
+    assert.deepEqual(await routes(), [
+      '192.0.2.0/24 via 10.252.0.12 dev eth0 proto static',
+      'blackhole 10.248.0.0/26 proto 45',
+      'blackhole 10.248.1.0/26 proto 45',
+    ]);
+    await store.create(
+      block('10.248.2.0/26', 'n2', [{ ordinal: 1, handle: 'c', seq: 3, attributes: { node: 'n1' } }]),
+    );
+    await store.create(block('10.248.3.0/26', 'n1'));
+    assert.deepEqual(await local.syncOnce(), { replaced: 1, deleted: 0, failed: 0 });
+    assert.ok((await routes()).includes('blackhole 10.248.3.0/26 proto 45'));
+  });
 });
