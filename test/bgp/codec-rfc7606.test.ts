@@ -114,6 +114,24 @@ const CASES: Case[] = [
     typeCode: 3,
     subcode: 5,
   },
+  // RFC 4271 6.3: not a valid host address (FRR's "martian next hop")
+  ...(
+    [
+      ['0.0.0.0', '00000000'],
+      ['127.0.0.1', '7f000001'],
+      ['multicast 224.0.0.5', 'e0000005'],
+      ['reserved 240.0.0.1', 'f0000001'],
+      ['broadcast 255.255.255.255', 'ffffffff'],
+    ] as const
+  ).map(
+    ([what, value]): Case => ({
+      name: `NEXT_HOP ${what}`,
+      bytes: announce(`40 03 04 ${value}`, ['nextHop']),
+      action: 'treat-as-withdraw',
+      typeCode: 3,
+      subcode: 8,
+    }),
+  ),
   {
     name: 'MED of length 3',
     bytes: announce('80 04 03 000000'),
@@ -319,6 +337,22 @@ describe('bgp codec: RFC 7606 UPDATE error handling', () => {
         [4, 'treat-as-withdraw'],
       ],
     );
+  });
+
+  it('accepts the host addresses next to the ranges it refuses as NEXT_HOP', () => {
+    for (const [value, text] of [
+      ['01000000', '1.0.0.0'],
+      ['7effffff', '126.255.255.255'],
+      ['80000000', '128.0.0.0'],
+      ['dfffffff', '223.255.255.255'],
+    ]) {
+      const msg = decodeUpdate(announce(`40 03 04 ${value}`, ['nextHop']));
+      assert.equal(msg.handling.kind, 'ok');
+      assert.deepEqual(
+        msg.attributes.find((a) => a.type === 'next-hop'),
+        { type: 'next-hop', nextHop: text },
+      );
+    }
   });
 
   it('needs no NEXT_HOP when the routes are in MP_REACH_NLRI', () => {

@@ -7,7 +7,7 @@ import { updateError } from '../errors.js';
 import type { CodecOptions } from '../options.js';
 import { decodePrefixes, type IpFamily } from '../prefix.js';
 import { decodeAsPathValue } from './as-path.js';
-import { type ErrorAction, EXPECTED_FLAGS, flagsConflict, malformedAction } from './rules.js';
+import { type ErrorAction, EXPECTED_FLAGS, flagsConflict, isHostAddress, malformedAction } from './rules.js';
 import type { AsPathSegment, ExtendedCommunity, LargeCommunity, Origin, PathAttribute } from './types.js';
 
 export interface AttributeProblem {
@@ -79,6 +79,12 @@ export function decodeAttribute(buf: Buffer, span: AttributeSpan, opts: CodecOpt
     }
     case T.NEXT_HOP:
       if (len !== 4) return badLength('4');
+      if (!isHostAddress(buf[v]!)) {
+        return problem(
+          S.INVALID_NEXT_HOP_ATTRIBUTE,
+          `${formatAddressBytes(buf, v, 4)} is not a host address`,
+        );
+      }
       return attribute({ type: 'next-hop', nextHop: formatAddressBytes(buf, v, 4) });
     case T.MULTI_EXIT_DISC:
       if (len !== 4) return badLength('4');

@@ -8,7 +8,7 @@ import { BgpEncodeError } from '../errors.js';
 import type { CodecOptions } from '../options.js';
 import { writePrefix } from '../prefix.js';
 import { as4PathSegments, needsAs4Path, writeAsPathValue } from './as-path.js';
-import { EXPECTED_FLAGS, wireRank } from './rules.js';
+import { EXPECTED_FLAGS, isHostAddress, wireRank } from './rules.js';
 import type { ExtendedCommunity, LargeCommunity, Origin, PathAttribute } from './types.js';
 
 const ORIGIN_CODE: Record<Origin, number> = { igp: 0, egp: 1, incomplete: 2 };
@@ -130,6 +130,9 @@ function writeValue(w: ByteWriter, item: WireItem, opts: CodecOptions, field: st
       return;
     case 'next-hop':
       writeIPv4(w, attr.nextHop, `${field}.nextHop`);
+      if (!isHostAddress(w.bytes[w.pos - 4]!)) {
+        throw new BgpEncodeError(`${field}.nextHop`, `${attr.nextHop} is not a host address`);
+      }
       return;
     case 'med':
       w.u32(checkU32(attr.med, `${field}.med`));

@@ -34,6 +34,14 @@ export function flagsConflict(flags: number, expected: number): boolean {
 }
 
 /**
+ * RFC 4271 6.3: a syntactically correct NEXT_HOP is a valid IP host address. Judged by the first
+ * octet: not 0/8 ("this network"), 127/8 (loopback) or 224/3 (multicast, reserved, broadcast).
+ */
+export function isHostAddress(firstOctet: number): boolean {
+  return firstOctet !== 0 && firstOctet !== 127 && firstOctet < 224;
+}
+
+/**
  * The RFC 7606 approaches short of a session reset, weakest first. Treat-as-withdraw: the
  * UPDATE's routes are withdrawn. Attribute-discard: the attribute is dropped, the routes kept.
  */
