@@ -3,15 +3,23 @@
 //
 // Each change runs as: (1) `ipset restore` creating new sets and scratch copies of changed sets,
 // (2) one `iptables-restore --noflush --wait` transaction per family with the changed chains,
-// missing hooks and stale-chain deletions, (3) `ipset restore` swapping the scratch sets in and
-// destroying stale sets. (1) touches nothing in use and (2) is all-or-nothing per table, so a
-// failure at (1) or (2) is undone (IPv4 is rolled back when IPv6 fails) and leaves the previous
-// ruleset in force. Calls are serialized: a resync timer cannot interleave with an apply.
+// missing hooks and stale-chain deletions (the two families side by side), (3) `ipset restore`
+// swapping the scratch sets in and destroying stale sets. (1) touches nothing in use and (2) is
+// all-or-nothing per table, so a failure at (1) or (2) is undone (a family whose transaction
+// went through is rolled back when the other fails) and leaves the previous ruleset in force.
+// A step with nothing to write starts no process; a change of set members alone runs (1) and
+// (3) as one `ipset restore`. Calls are serialized: a resync timer cannot interleave with an
+// apply.
+//
+// What the kernel holds is remembered as the last applied render itself, so the next apply's
+// diff skips every chain and set object the incremental renderer reused (see planChanges).
+// After any failure that memory is dropped and the next call reads the kernel; resync always
+// reads it, so drift the diff cannot see (someone else's hand) is repaired there.
 
 import { type Logger, silentLogger } from '../../src/log.js';
 import { compilePolicies } from '../compile.js';
 import { type RenderedPolicy, type RenderOptions, renderPolicy } from '../render.js';
-import { type ApplyStep, describeToolFailure, PolicyApplyError } from './errors.js';
+import { type ApplyStep, describeToolFailure, failedLineOf, PolicyApplyError } from './errors.js';
 import {
   type ApplyPlan,
   isPlanEmpty,
@@ -25,6 +33,7 @@ import {
 } from './plan.js';
 import { type CommandRunner, execaRunner, inNetns } from './runner.js';
 import {
+  byName,
   EMPTY_STATE,
   type FamilyState,
   isScratchSet,
@@ -90,9 +99,8 @@ export class PolicyApplier {
       const base = stateOfRendered(
         renderPolicy(compilePolicies({ namespaces: [], pods: [], policies: [] }), this.#renderOptions),
       );
-      const sets = new Map([...kernel.sets].filter(([name]) => !isScratchSet(name)));
       const wanted: OwnedState = {
-        sets,
+        sets: kernel.sets.filter((s) => !isScratchSet(s.name)),
         v4: withBase(kernel.v4, base.v4),
         v6: withBase(kernel.v6, base.v6),
       };
@@ -152,11 +160,20 @@ export class PolicyApplier {
     command: string,
     args: readonly string[],
     input?: string,
-  ): Promise<{ ok: true; stdout: string } | { ok: false; detail: string; step: ApplyStep; command: string }> {
+  ): Promise<
+    | { ok: true; stdout: string }
+    | { ok: false; detail: string; step: ApplyStep; command: string; line: number | undefined }
+  > {
     calls.count++;
     const r = await this.#runner(command, args, input);
     if (r.exitCode === 0) return { ok: true, stdout: r.stdout };
-    return { ok: false, detail: describeToolFailure(r.stderr, r.exitCode, input), step, command };
+    return {
+      ok: false,
+      detail: describeToolFailure(r.stderr, r.exitCode, input),
+      step,
+      command,
+      line: failedLineOf(r.stderr),
+    };
   }
 
   async #readKernel(calls: { count: number }): Promise<OwnedState> {
@@ -195,29 +212,54 @@ export class PolicyApplier {
     };
 
     const stage = renderStageScript(plan);
-    if (stage !== '') {
-      const r = await this.#run(calls, 'ipset-stage', 'ipset', ['restore'], stage);
-      if (!r.ok) await fail(r, async () => true);
-    }
-    const families = [
-      { family: 4 as const, plan: plan.v4, from: current.v4, to: desired.v4 },
-      { family: 6 as const, plan: plan.v6, from: current.v6, to: desired.v6 },
-    ];
-    const done: typeof families = [];
-    for (const f of families) {
-      const script = renderFamilyScript(f.plan);
-      if (script === '') continue;
-      const step = f.family === 4 ? 'iptables' : 'ip6tables';
-      const r = await this.#run(calls, step, IPTABLES_RESTORE[f.family], ['--noflush', '--wait'], script);
-      if (!r.ok) await fail(r, () => this.#rollBack(done, calls));
-      done.push(f);
-    }
     const commit = renderCommitScript(plan);
-    if (commit !== '') {
-      const r = await this.#run(calls, 'ipset-commit', 'ipset', ['restore'], commit);
+    const families = [
+      { family: 4 as const, script: renderFamilyScript(plan.v4), from: current.v4, to: desired.v4 },
+      { family: 6 as const, script: renderFamilyScript(plan.v6), from: current.v6, to: desired.v6 },
+    ].filter((f) => f.script !== '');
+
+    if (families.length === 0) {
+      // Members only (a label change): staging and swapping in one `ipset restore`, which stops
+      // at its first bad line, so a failure among the staging lines has touched nothing in use.
+      const r = await this.#run(calls, 'ipset-stage', 'ipset', ['restore'], stage + commit);
       if (!r.ok) {
+        const stageLines = stage.split('\n').length - 1;
+        if (r.line !== undefined && r.line <= stageLines) await fail(r, async () => true);
         this.#inKernel = undefined;
-        throw new PolicyApplyError(r.step, r.command, r.detail, false);
+        throw new PolicyApplyError('ipset-commit', r.command, r.detail, false);
+      }
+    } else {
+      if (stage !== '') {
+        const r = await this.#run(calls, 'ipset-stage', 'ipset', ['restore'], stage);
+        if (!r.ok) await fail(r, async () => true);
+      }
+      // The two tables are independent: their restores run side by side.
+      const results = await Promise.all(
+        families.map((f) =>
+          this.#run(
+            calls,
+            f.family === 4 ? 'iptables' : 'ip6tables',
+            IPTABLES_RESTORE[f.family],
+            ['--noflush', '--wait'],
+            f.script,
+          ),
+        ),
+      );
+      const failed = results.find((r) => !r.ok);
+      if (failed !== undefined && !failed.ok) {
+        await fail(failed, () =>
+          this.#rollBack(
+            families.filter((_, i) => results[i]!.ok),
+            calls,
+          ),
+        );
+      }
+      if (commit !== '') {
+        const r = await this.#run(calls, 'ipset-commit', 'ipset', ['restore'], commit);
+        if (!r.ok) {
+          this.#inKernel = undefined;
+          throw new PolicyApplyError(r.step, r.command, r.detail, false);
+        }
       }
     }
     this.#inKernel = desired;
@@ -261,9 +303,9 @@ export class PolicyApplier {
 
 /** The kernel's chains with any missing base chain added, and the base hooks. */
 function withBase(kernel: FamilyState, base: FamilyState): FamilyState {
-  const chains = new Map(kernel.chains);
-  for (const [name, rules] of base.chains) if (!chains.has(name)) chains.set(name, rules);
-  return { chains, hooks: base.hooks };
+  const present = new Set(kernel.chains.map((c) => c.name));
+  const missing = base.chains.filter((c) => !present.has(c.name));
+  return { chains: [...kernel.chains, ...missing].sort(byName), hooks: base.hooks };
 }
 
 function reportOf(plan: ApplyPlan, calls: { count: number }): ApplyReport {

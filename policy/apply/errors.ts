@@ -28,8 +28,14 @@ export class PolicyApplyError extends Error {
  */
 export function describeToolFailure(stderr: string, exitCode: number, input: string | undefined): string {
   const first = stderr.split('\n').find((l) => l.trim() !== '') ?? `exit code ${exitCode}`;
-  const lineNumber = /line:? (\d+)/i.exec(stderr)?.[1];
+  const lineNumber = failedLineOf(stderr);
   if (input === undefined || lineNumber === undefined) return first.trim();
-  const offending = input.split('\n')[Number(lineNumber) - 1];
+  const offending = input.split('\n')[lineNumber - 1];
   return offending === undefined ? first.trim() : `${first.trim()} [input line ${lineNumber}: ${offending}]`;
+}
+
+/** The 1-based input line a restore tool stopped at, if its complaint names one. */
+export function failedLineOf(stderr: string): number | undefined {
+  const lineNumber = /line:? (\d+)/i.exec(stderr)?.[1];
+  return lineNumber === undefined ? undefined : Number(lineNumber);
 }

@@ -3,10 +3,12 @@
 // do it. The same planner serves a normal apply (desired vs last applied or kernel), a resync
 // (last applied vs kernel: `planRepair`), a flush (nothing vs kernel) and a rollback (the old
 // family state vs the new one).
+import { compareText } from '../ir.js';
 import { ipsetCreateOptions, type RenderedPolicy } from '../render.js';
 import { PolicyApplyError } from './errors.js';
 import {
   type BuiltinRule,
+  type ChainState,
   EMPTY_STATE,
   type FamilyState,
   isScratchSet,
@@ -21,7 +23,7 @@ import {
 
 export interface FamilyPlan {
   /** New or changed chains: declared (which flushes them) and filled in one transaction. */
-  writeChains: { name: string; rules: readonly string[] }[];
+  writeChains: ChainState[];
   /** Our rules in built-in chains that must go: stale, altered or duplicated hooks. */
   deleteHooks: BuiltinRule[];
   /** Hook rules missing from their built-in chain; inserted at the top. */
@@ -43,13 +45,68 @@ export interface ApplyPlan {
   destroySets: string[];
 }
 
+/**
+ * Walks two name-sorted lists together and calls `visit` once per name with the entry of each
+ * side (undefined where a side lacks it). Entries that are the same object (what the
+ * incremental renderer reused since the last apply) are passed over without a call, so diffing
+ * two renders costs a pointer comparison per unchanged chain or set.
+ */
+function diffByName<T extends { name: string }>(
+  desired: readonly T[],
+  current: readonly T[],
+  visit: (want: T | undefined, have: T | undefined) => void,
+): void {
+  let i = 0;
+  let j = 0;
+  assertSortedByName(desired);
+  while (i < desired.length || j < current.length) {
+    const want = desired[i];
+    const have = current[j];
+    if (want !== undefined && want === have) {
+      i++;
+      j++;
+      continue;
+    }
+    const order = want === undefined ? 1 : have === undefined ? -1 : compareText(want.name, have.name);
+    if (order < 0) {
+      visit(want, undefined);
+      i++;
+    } else if (order > 0) {
+      visit(undefined, have);
+      j++;
+    } else {
+      visit(want, have);
+      i++;
+      j++;
+    }
+  }
+}
+
+/** The walk relies on it; a hand-built RenderedPolicy might not be. */
+function assertSortedByName(list: readonly { name: string }[]): void {
+  for (let i = 1; i < list.length; i++) {
+    if (compareText(list[i - 1]!.name, list[i]!.name) >= 0) {
+      throw new PolicyApplyError(
+        'plan',
+        'plan',
+        `${list[i]!.name} follows ${list[i - 1]!.name}: chains and sets must be sorted by name, once each`,
+        true,
+      );
+    }
+  }
+}
+
 /** The changes that turn `current` into `desired`; every list is sorted or in kernel order. */
 export function planChanges(desired: OwnedState, current: OwnedState): ApplyPlan {
   const createSets: SetState[] = [];
   const refillSets: SetState[] = [];
-  for (const set of desired.sets.values()) {
-    const existing = current.sets.get(set.name);
-    if (existing === undefined) {
+  const destroyScratch: string[] = [];
+  const destroySets: string[] = [];
+  diffByName(desired.sets, current.sets, (set, existing) => {
+    if (set === undefined) {
+      if (isScratchSet(existing!.name)) destroyScratch.push(existing!.name);
+      else destroySets.push(existing!.name);
+    } else if (existing === undefined) {
       createSets.push(set);
     } else if (existing.type !== set.type || existing.family !== set.family) {
       // Sets of different types cannot be swapped, and a set cannot be destroyed while rules
@@ -63,30 +120,24 @@ export function planChanges(desired: OwnedState, current: OwnedState): ApplyPlan
     } else if (!sameMembers(existing, set)) {
       refillSets.push(set);
     }
-  }
-  const destroyScratch: string[] = [];
-  const destroySets: string[] = [];
-  for (const name of current.sets.keys()) {
-    if (isScratchSet(name)) destroyScratch.push(name);
-    else if (!desired.sets.has(name)) destroySets.push(name);
-  }
+  });
   return {
-    destroyScratch: destroyScratch.sort(),
+    destroyScratch,
     createSets,
     refillSets,
     v4: planFamily(desired.v4, current.v4),
     v6: planFamily(desired.v6, current.v6),
-    destroySets: destroySets.sort(),
+    destroySets,
   };
 }
 
 export function planFamily(desired: FamilyState, current: FamilyState): FamilyPlan {
-  const writeChains: FamilyPlan['writeChains'] = [];
-  for (const [name, rules] of desired.chains) {
-    const existing = current.chains.get(name);
-    if (existing === undefined || !sameList(existing, rules)) writeChains.push({ name, rules });
-  }
-  const deleteChains = [...current.chains.keys()].filter((name) => !desired.chains.has(name)).sort();
+  const writeChains: ChainState[] = [];
+  const deleteChains: string[] = [];
+  diffByName(desired.chains, current.chains, (want, have) => {
+    if (want === undefined) deleteChains.push(have!.name);
+    else if (have === undefined || !sameList(have.rules, want.rules)) writeChains.push(want);
+  });
   // Hooks are a multiset: each wanted hook keeps one identical kernel rule, the rest go.
   const unmatched = [...desired.hooks];
   const deleteHooks: BuiltinRule[] = [];

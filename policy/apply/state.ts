@@ -1,10 +1,12 @@
 // What Trellis owns in the kernel, as one comparable value: our filter-table chains and hook
-// rules per family, and our ipsets. Built either from a RenderedPolicy (what we want) or from
-// `iptables-save -t filter` / `ip6tables-save -t filter` / `ipset save` output (what is there),
-// so the planner can diff any two of them. Pure.
+// rules per family, and our ipsets, each list sorted by name. Taken either from a RenderedPolicy
+// as is (what we want; no copy, so chains and sets the incremental renderer reused stay the
+// same objects) or parsed from `iptables-save -t filter` / `ip6tables-save -t filter` /
+// `ipset save` output (what is there), so the planner can diff any two of them. Pure.
 import ipaddr from 'ipaddr.js';
 import type { Family } from '../cidr.js';
-import type { RenderedFamily, RenderedPolicy } from '../render.js';
+import { compareText } from '../ir.js';
+import type { RenderedPolicy } from '../render.js';
 
 /** A rule of ours in a built-in chain (the renderer only uses FORWARD). */
 export interface BuiltinRule {
@@ -12,9 +14,15 @@ export interface BuiltinRule {
   rule: string;
 }
 
+export interface ChainState {
+  name: string;
+  /** The rules as `iptables-save` prints them (without `-A <chain>`). */
+  rules: readonly string[];
+}
+
 export interface FamilyState {
-  /** Our chains by name, each with its rules as `iptables-save` prints them (without `-A <chain>`). */
-  chains: ReadonlyMap<string, readonly string[]>;
+  /** Our chains, sorted by name (`compareText`). */
+  chains: readonly ChainState[];
   /** Our rules in built-in chains, in kernel order; duplicates are kept so they can be removed. */
   hooks: readonly BuiltinRule[];
 }
@@ -28,8 +36,11 @@ export interface SetState {
 }
 
 export interface OwnedState {
-  /** Our sets by name, scratch sets included (a kernel can hold leftovers of a crashed apply). */
-  sets: ReadonlyMap<string, SetState>;
+  /**
+   * Our sets sorted by name (`compareText`), scratch sets included (a kernel can hold leftovers
+   * of a crashed apply).
+   */
+  sets: readonly SetState[];
   v4: FamilyState;
   v6: FamilyState;
 }
@@ -56,23 +67,15 @@ export const isOwnedChain = (name: string): boolean => OWNED_CHAIN.test(name);
 export const isOwnedSet = (name: string): boolean => OWNED_SET.test(name) || SCRATCH_SET.test(name);
 export const isScratchSet = (name: string): boolean => SCRATCH_SET.test(name);
 
-export const EMPTY_FAMILY: FamilyState = { chains: new Map(), hooks: [] };
-export const EMPTY_STATE: OwnedState = { sets: new Map(), v4: EMPTY_FAMILY, v6: EMPTY_FAMILY };
+export const EMPTY_FAMILY: FamilyState = { chains: [], hooks: [] };
+export const EMPTY_STATE: OwnedState = { sets: [], v4: EMPTY_FAMILY, v6: EMPTY_FAMILY };
 
+/** The rendered lists themselves (already sorted by name): O(1), and identity is kept. */
 export function stateOfRendered(rendered: RenderedPolicy): OwnedState {
-  const sets = new Map<string, SetState>();
-  for (const s of rendered.sets) {
-    sets.set(s.name, { name: s.name, family: s.family, type: s.type, entries: s.entries });
-  }
-  return { sets, v4: familyOfRendered(rendered.v4), v6: familyOfRendered(rendered.v6) };
+  return { sets: rendered.sets, v4: rendered.v4, v6: rendered.v6 };
 }
 
-function familyOfRendered(f: RenderedFamily): FamilyState {
-  return {
-    chains: new Map(f.chains.map((c) => [c.name, c.rules])),
-    hooks: f.hooks.map((h) => ({ chain: h.chain, rule: h.rule })),
-  };
-}
+export const byName = (a: { name: string }, b: { name: string }): number => compareText(a.name, b.name);
 
 export function stateOfKernel(save: KernelSave): OwnedState {
   return {
@@ -103,11 +106,11 @@ export function parseFilterSave(text: string): FamilyState {
       else if (BUILTIN_CHAINS.has(chain) && OWNED_RULE.test(` ${rule}`)) hooks.push({ chain, rule });
     }
   }
-  return { chains, hooks };
+  return { chains: [...chains].map(([name, rules]) => ({ name, rules })).sort(byName), hooks };
 }
 
 /** Our sets (scratch sets included) from `ipset save` output; other sets are skipped. */
-export function parseIpsetSave(text: string): Map<string, SetState> {
+export function parseIpsetSave(text: string): SetState[] {
   const found = new Map<string, { family: Family; type: string; entries: string[] }>();
   for (const line of text.split('\n')) {
     const words = line.split(' ');
@@ -121,7 +124,7 @@ export function parseIpsetSave(text: string): Map<string, SetState> {
       found.get(name)?.entries.push(words.slice(2).join(' '));
     }
   }
-  return new Map([...found].map(([name, s]) => [name, { name, ...s }]));
+  return [...found].map(([name, s]) => ({ name, ...s })).sort(byName);
 }
 
 const normalizedCache = new WeakMap<SetState, readonly string[]>();

@@ -176,12 +176,12 @@ describe('policy/apply planning (pure)', () => {
       `# comment\n*nat\n:trl-FORWARD - [0:0]\n-A trl-FORWARD -j X\nCOMMIT\n${save.filter4}`,
     );
     assert.deepEqual(
-      [...v4.chains.keys()].sort(),
+      v4.chains.map((c) => c.name),
       rendered.v4.chains.map((c) => c.name),
     );
     assert.deepEqual(v4.hooks, rendered.v4.hooks);
     assert.deepEqual(
-      [...parseIpsetSave(save.ipset).keys()],
+      parseIpsetSave(save.ipset).map((s) => s.name),
       rendered.sets.map((s) => s.name),
     );
   });
