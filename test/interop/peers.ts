@@ -528,3 +528,99 @@ function pidsFromFiles(dir: string, spawned: number): number[] {
   }
   return out;
 }
+
+/** How a daemon holds a route: chosen and usable, its next hops, whether our test communities survived. */
+export interface HeldRoute {
+  readonly best: boolean;
+  readonly nextHops: readonly string[];
+  readonly communities: boolean;
+  readonly largeCommunities: boolean;
+  /** Kept from a session that went down (graceful restart, RFC 4724 4.2). */
+  readonly stale: boolean;
+}
+
+/** `prefix` (either family) in the daemon's BGP table, or undefined when it has none. */
+export function heldRoute(lab: InteropLab, name: string, prefix: string): HeldRoute | undefined {
+  const family = familyOf(prefix);
+  switch (lab.peer(name).options.kind) {
+    case 'frr': {
+      const j = JSON.parse(lab.vtysh(name, `show bgp ${family} unicast ${prefix} json`)) as {
+        paths?: {
+          valid?: boolean;
+          bestpath?: { overall?: boolean };
+          nexthops?: { ip: string; accessible?: boolean }[];
+          community?: { string: string };
+          largeCommunity?: { string: string };
+          stale?: boolean;
+        }[];
+      };
+      const p = j.paths?.[0];
+      if (p === undefined) return undefined;
+      return {
+        best: p.valid === true && p.bestpath?.overall === true,
+        nextHops: (p.nexthops ?? []).filter((h) => h.accessible === true).map((h) => h.ip),
+        communities: p.community?.string === '65001:100',
+        largeCommunities: p.largeCommunity?.string === '65001:1:2',
+        stale: p.stale === true,
+      };
+    }
+    case 'bird': {
+      const text = birdRoute(lab, name, prefix);
+      if (text === undefined) return undefined;
+      // `10.80.0.0/24  unicast [trellis ...] * (100)`: '*' is BIRD's best path, 'unicast' a usable one.
+      const head = new RegExp(`${prefix.replace(/[.:/]/g, '\\$&')}\\s+unicast \\[trellis [^\\]]*\\] \\*`);
+      return {
+        best: head.test(text),
+        nextHops: [...(/BGP\.next_hop:\s*([^\n]+)/.exec(text)?.[1]?.trim().split(/\s+/) ?? [])],
+        communities: /BGP\.community:\s*\(65001,100\)/.test(text),
+        largeCommunities: /BGP\.large_community:\s*\(65001, 1, 2\)/.test(text),
+        // BIRD 2.0 does not print its stale flag; it keeps a down session's routes only under GR.
+        stale: lab.peerState(name) !== 'Established',
+      };
+    }
+    case 'gobgp': {
+      const j = JSON.parse(lab.gobgp(name, ['global', 'rib', '-a', family, prefix, '-j'])) as Record<
+        string,
+        {
+          best?: boolean;
+          stale?: boolean;
+          attrs?: { type: number; nexthop?: string; communities?: number[]; value?: unknown[] }[];
+        }[]
+      >;
+      const p = j[prefix]?.[0];
+      if (p === undefined) return undefined;
+      const attrs = p.attrs ?? [];
+      // NEXT_HOP (3) for IPv4, MP_REACH_NLRI (14) for IPv6.
+      const hop = attrs.find((a) => a.type === (family === 'ipv4' ? 3 : 14));
+      return {
+        best: p.best === true,
+        // GoBGP 3.10's JSON shows only the global part of a 32-octet next hop.
+        nextHops: hop?.nexthop === undefined ? [] : [hop.nexthop],
+        communities: attrs.some((a) => a.type === 8 && a.communities?.includes(65001 * 65536 + 100)),
+        largeCommunities: attrs.some((a) => a.type === 32 && JSON.stringify(a.value).includes('65001')),
+        stale: p.stale === true,
+      };
+    }
+    case 'exabgp':
+      throw new Error('ExaBGP keeps no table: read exabgpEvents');
+  }
+}
+
+/** `show route PREFIX all`, or undefined when BIRD has no such network (birdc then exits non-zero). */
+export function birdRoute(lab: InteropLab, name: string, prefix: string): string | undefined {
+  try {
+    return lab.birdc(name, `show route ${prefix} all`);
+  } catch (err) {
+    if (/Network not found/.test(String((err as { stdout?: unknown }).stdout))) return undefined;
+    throw err;
+  }
+}
+
+/** The kernel's link-local address on an interface of a namespace. */
+export async function linkLocalOf(lab: InteropLab, ns: string, ifname: string): Promise<string> {
+  const out = (await lab.lab.exec(ns, 'ip', ['-6', '-o', 'addr', 'show', 'dev', ifname, 'scope', 'link']))
+    .stdout;
+  const m = /inet6 (fe80::[0-9a-f:]+)\/64/.exec(out);
+  if (m === null) throw new Error(`no link-local on ${ns}/${ifname}: ${out}`);
+  return m[1]!;
+}

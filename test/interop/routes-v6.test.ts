@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { parseSpeakerConfig } from '../../bgp/config/index.js';
 import { type RunningSpeaker, runSpeaker } from '../../bgp/speaker/index.js';
 import { requireRoot } from '../../src/lab/index.js';
-import { InteropLab, waitFor } from './peers.js';
+import { heldRoute, InteropLab, linkLocalOf, waitFor } from './peers.js';
 
 const OUR_AS = 65001;
 const OURS = 'fd80::/64';
@@ -16,84 +16,6 @@ type Daemon = (typeof DAEMONS)[number];
 /** The prefix each daemon announces; its ::1 lives on the daemon's loopback. */
 const THEIRS: Record<Daemon, string> = { frr: 'fd70:1::/64', bird: 'fd70:2::/64', gobgp: 'fd70:3::/64' };
 const hostOf = (prefix: string): string => prefix.replace('::/64', '::1');
-
-/** How a daemon holds one of our IPv6 routes: chosen, usable, with which next hops and communities. */
-interface HeldRoute {
-  readonly best: boolean;
-  readonly nextHops: readonly string[];
-  readonly communities: boolean;
-  readonly largeCommunities: boolean;
-}
-
-function heldBy(lab: InteropLab, name: Daemon, prefix: string): HeldRoute | undefined {
-  switch (name) {
-    case 'frr': {
-      const j = JSON.parse(lab.vtysh(name, `show bgp ipv6 unicast ${prefix} json`)) as {
-        paths?: {
-          valid?: boolean;
-          bestpath?: { overall?: boolean };
-          nexthops?: { ip: string; accessible?: boolean }[];
-          community?: { string: string };
-          largeCommunity?: { string: string };
-        }[];
-      };
-      const p = j.paths?.[0];
-      if (p === undefined) return undefined;
-      return {
-        best: p.valid === true && p.bestpath?.overall === true,
-        nextHops: (p.nexthops ?? []).filter((h) => h.accessible === true).map((h) => h.ip),
-        communities: p.community?.string === '65001:100',
-        largeCommunities: p.largeCommunity?.string === '65001:1:2',
-      };
-    }
-    case 'bird': {
-      let text: string;
-      try {
-        text = lab.birdc(name, `show route ${prefix} all`);
-      } catch (err) {
-        if (/Network not found/.test(String((err as { stdout?: unknown }).stdout))) return undefined;
-        throw err;
-      }
-      // `fd80::/64  unicast [trellis ...] * (100)`: '*' is BIRD's best path, 'unicast' a usable one.
-      const head = new RegExp(`${prefix.replace(/[.:/]/g, '\\$&')}\\s+unicast \\[trellis [^\\]]*\\] \\*`);
-      return {
-        best: head.test(text),
-        nextHops: [...(/BGP\.next_hop:\s*([^\n]+)/.exec(text)?.[1]?.trim().split(/\s+/) ?? [])],
-        communities: /BGP\.community:\s*\(65001,100\)/.test(text),
-        largeCommunities: /BGP\.large_community:\s*\(65001, 1, 2\)/.test(text),
-      };
-    }
-    case 'gobgp': {
-      const j = JSON.parse(lab.gobgp(name, ['global', 'rib', '-a', 'ipv6', prefix, '-j'])) as Record<
-        string,
-        {
-          best?: boolean;
-          attrs?: { type: number; nexthop?: string; communities?: number[]; value?: unknown[] }[];
-        }[]
-      >;
-      const p = j[prefix]?.[0];
-      if (p === undefined) return undefined;
-      const attrs = p.attrs ?? [];
-      const mp = attrs.find((a) => a.type === 14);
-      return {
-        best: p.best === true,
-        // GoBGP 3.10's JSON shows only the global part of a 32-octet next hop.
-        nextHops: [mp?.nexthop].filter((h): h is string => h !== undefined),
-        communities: attrs.some((a) => a.type === 8 && a.communities?.includes(65001 * 65536 + 100)),
-        largeCommunities: attrs.some((a) => a.type === 32 && JSON.stringify(a.value).includes('65001')),
-      };
-    }
-  }
-}
-
-/** The kernel's link-local address on an interface of a namespace. */
-async function linkLocalOf(lab: InteropLab, ns: string, ifname: string): Promise<string> {
-  const out = (await lab.lab.exec(ns, 'ip', ['-6', '-o', 'addr', 'show', 'dev', ifname, 'scope', 'link']))
-    .stdout;
-  const m = /inet6 (fe80::[0-9a-f:]+)\/64/.exec(out);
-  if (m === null) throw new Error(`no link-local on ${ns}/${ifname}: ${out}`);
-  return m[1]!;
-}
 
 describe('bgp IPv6 routes interop, sessions over IPv6 (root)', function () {
   this.timeout(60_000);
@@ -147,7 +69,7 @@ describe('bgp IPv6 routes interop, sessions over IPv6 (root)', function () {
     for (const [i, name] of DAEMONS.entries()) {
       const ourLinkLocal = await linkLocalOf(lab, 'us', `v${i}`);
       const held = await waitFor(`${name} holds ${OURS}`, 20_000, () => {
-        const h = heldBy(lab, name, OURS);
+        const h = heldRoute(lab, name, OURS);
         return h?.best === true ? h : undefined;
       });
       assert.deepEqual(
@@ -158,6 +80,7 @@ describe('bgp IPv6 routes interop, sessions over IPv6 (root)', function () {
             name === 'gobgp' ? [lab.peer(name).ourAddress] : [lab.peer(name).ourAddress, ourLinkLocal],
           communities: true,
           largeCommunities: true,
+          stale: false,
         },
         name,
       );
@@ -191,9 +114,9 @@ describe('bgp IPv6 routes interop, sessions over IPv6 (root)', function () {
     await speaker.speaker.reconfigure(config(`  - { prefix: 'fd80:9::/64' }`));
     for (const name of DAEMONS) {
       await waitFor(`${name} drops ${OURS}`, 10_000, () =>
-        heldBy(lab, name, OURS) === undefined ? true : undefined,
+        heldRoute(lab, name, OURS) === undefined ? true : undefined,
       );
-      await waitFor(`${name} holds fd80:9::/64`, 10_000, () => heldBy(lab, name, 'fd80:9::/64'));
+      await waitFor(`${name} holds fd80:9::/64`, 10_000, () => heldRoute(lab, name, 'fd80:9::/64'));
     }
     lab.vtysh(
       'frr',

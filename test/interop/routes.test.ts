@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { parseSpeakerConfig, type SpeakerConfig } from '../../bgp/config/index.js';
 import { type RunningSpeaker, runSpeaker } from '../../bgp/speaker/index.js';
 import { type LabProcess, requireRoot } from '../../src/lab/index.js';
-import { InteropLab, waitFor } from './peers.js';
+import { birdRoute, heldRoute, InteropLab, waitFor } from './peers.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const OUR_AS = 65001;
@@ -20,62 +20,11 @@ type Daemon = (typeof DAEMONS)[number];
 /** The prefix each daemon announces; its .1 lives on the daemon's loopback. */
 const THEIRS: Record<Daemon, string> = { frr: '10.70.1.0/24', bird: '10.70.2.0/24', gobgp: '10.70.3.0/24' };
 
-interface SeenRoute {
-  readonly communities: boolean;
-  readonly largeCommunities: boolean;
-  readonly stale: boolean;
-}
-
-/** `show route PREFIX all`, or undefined when BIRD has no such network (birdc then exits non-zero). */
-function birdRoute(lab: InteropLab, name: string, prefix: string): string | undefined {
-  try {
-    return lab.birdc(name, `show route ${prefix} all`);
-  } catch (err) {
-    if (/Network not found/.test(String((err as { stdout?: unknown }).stdout))) return undefined;
-    throw err;
-  }
-}
-
-/** How `prefix` looks in the daemon's BGP table, or undefined when it has none. */
-function seenBy(lab: InteropLab, name: Daemon, prefix: string): SeenRoute | undefined {
-  switch (name) {
-    case 'frr': {
-      const j = JSON.parse(lab.vtysh(name, `show bgp ipv4 unicast ${prefix} json`)) as {
-        paths?: { community?: { string: string }; largeCommunity?: { string: string }; stale?: boolean }[];
-      };
-      const p = j.paths?.[0];
-      if (p === undefined) return undefined;
-      return {
-        communities: p.community?.string === '65001:100',
-        largeCommunities: p.largeCommunity?.string === '65001:1:2',
-        stale: p.stale === true,
-      };
-    }
-    case 'bird': {
-      const text = birdRoute(lab, name, prefix);
-      if (text === undefined) return undefined;
-      return {
-        communities: /BGP\.community:\s*\(65001,100\)/.test(text),
-        largeCommunities: /BGP\.large_community:\s*\(65001, 1, 2\)/.test(text),
-        // BIRD 2.0 does not print its stale flag; it keeps a down session's routes only under GR.
-        stale: lab.peerState(name) !== 'Established',
-      };
-    }
-    case 'gobgp': {
-      const j = JSON.parse(lab.gobgp(name, ['global', 'rib', '-a', 'ipv4', prefix, '-j'])) as Record<
-        string,
-        { attrs?: { type: number; communities?: number[]; value?: unknown[] }[]; stale?: boolean }[]
-      >;
-      const p = j[prefix]?.[0];
-      if (p === undefined) return undefined;
-      const attrs = p.attrs ?? [];
-      return {
-        communities: attrs.some((a) => a.type === 8 && a.communities?.includes(65001 * 65536 + 100)),
-        largeCommunities: attrs.some((a) => a.type === 32 && JSON.stringify(a.value).includes('65001')),
-        stale: p.stale === true,
-      };
-    }
-  }
+/** The daemon's view of `prefix`: communities, large communities, stale (what these tests check). */
+function seenBy(lab: InteropLab, name: Daemon, prefix: string) {
+  const held = heldRoute(lab, name, prefix);
+  if (held === undefined) return undefined;
+  return { communities: held.communities, largeCommunities: held.largeCommunities, stale: held.stale };
 }
 
 const ourConfig = (lab: InteropLab, announcements: string, controlSocket?: string): string =>
