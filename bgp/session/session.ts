@@ -39,6 +39,8 @@ const CLOSE_GRACE_MS = 2000;
 const KEEPALIVE = encodeMessage({ type: 'keepalive' }, INITIAL_OPTIONS);
 
 type Direction = 'outbound' | 'inbound';
+/** How a connection ends: NOTIFICATION then FIN, FIN alone, or destroyed at once. */
+type Ending = 'notify' | 'fin' | 'abort';
 
 class Connection {
   state: 'OpenSent' | 'OpenConfirm' | 'Established' = 'OpenSent';
@@ -208,21 +210,36 @@ export class BgpSession {
    * Resolves when the sockets have closed.
    */
   async stop(communication = '', subcode: number = CeaseSubcode.ADMINISTRATIVE_SHUTDOWN): Promise<void> {
+    const notification = cease(subcode, communication);
+    await this.#halt(
+      { kind: 'notification-sent', notification, detail: `stopped: ${communication}` },
+      'notify',
+    );
+  }
+
+  /**
+   * Stops like stop() but sends NO NOTIFICATION: every connection just ends with a TCP FIN.
+   * This is how a restarting speaker leaves (RFC 4724 section 4): a peer that negotiated
+   * graceful restart takes the lost connection for a restart, keeps our routes as stale and
+   * waits for us to come back, where a NOTIFICATION would make it flush them (RFC 8538 aside).
+   * The consumer's onDown gets `connection-lost`. Resolves when the sockets have closed.
+   */
+  async close(): Promise<void> {
+    await this.#halt(
+      { kind: 'connection-lost', detail: 'closed without NOTIFICATION (graceful restart)' },
+      'fin',
+    );
+  }
+
+  async #halt(reason: SessionDownReason, ending: Ending): Promise<void> {
     if (!this.#running) return;
     this.#running = false;
     this.#dialing?.abort();
     this.#dialing = undefined;
     this.#retryTimer?.cancel();
     this.#retryTimer = undefined;
-    const notification = cease(subcode, communication);
     const closing = this.#connections.map((c) => c.closedPromise);
-    for (const conn of [...this.#connections]) {
-      this.#close(
-        conn,
-        { kind: 'notification-sent', notification, detail: `stopped: ${communication}` },
-        true,
-      );
-    }
+    for (const conn of [...this.#connections]) this.#close(conn, reason, ending);
     this.#stateMayHaveChanged();
     await Promise.all(closing);
   }
@@ -269,9 +286,9 @@ export class BgpSession {
     const conn = new Connection(socket, direction);
     this.#connections.push(conn);
     socket.on('data', (chunk) => this.#onData(conn, chunk));
-    socket.on('error', (err) => this.#close(conn, { kind: 'connection-lost', detail: err.message }, false));
+    socket.on('error', (err) => this.#close(conn, { kind: 'connection-lost', detail: err.message }, 'abort'));
     socket.on('close', () =>
-      this.#close(conn, { kind: 'connection-lost', detail: 'the peer closed the connection' }, false),
+      this.#close(conn, { kind: 'connection-lost', detail: 'the peer closed the connection' }, 'abort'),
     );
     this.#armHoldTimer(conn, this.config.openHoldTime);
     socket.write(this.#open);
@@ -296,7 +313,7 @@ export class BgpSession {
 
   #onMessage(conn: Connection, msg: DecodedMessage): void {
     if (msg.type === 'notification') {
-      this.#close(conn, { kind: 'notification-received', notification: msg, detail: describe(msg) }, false);
+      this.#close(conn, { kind: 'notification-received', notification: msg, detail: describe(msg) }, 'abort');
       return;
     }
     if (conn.state === 'OpenSent') {
@@ -350,7 +367,7 @@ export class BgpSession {
           notification: cease(CeaseSubcode.CONNECTION_COLLISION_RESOLUTION),
           detail: 'collision',
         },
-        true,
+        'notify',
         false,
       );
       if (loser === conn) return;
@@ -382,7 +399,7 @@ export class BgpSession {
           notification: cease(CeaseSubcode.CONNECTION_COLLISION_RESOLUTION),
           detail: 'collision',
         },
-        true,
+        'notify',
         false,
       );
     }
@@ -404,7 +421,7 @@ export class BgpSession {
     this.#close(
       conn,
       { kind: 'notification-sent', notification: notificationFor(err, conn.codec), detail: err.message },
-      true,
+      'notify',
     );
   }
 
@@ -423,7 +440,7 @@ export class BgpSession {
       this.#close(
         conn,
         { kind: 'notification-sent', notification: expired, detail: `hold timer expired (${seconds} s)` },
-        true,
+        'notify',
       );
     });
   }
@@ -440,22 +457,25 @@ export class BgpSession {
 
   /** Closes quietly: a connection superseded by a newer one from the same side. */
   #discard(conn: Connection): void {
-    this.#close(conn, { kind: 'connection-lost', detail: 'superseded' }, false, false);
+    this.#close(conn, { kind: 'connection-lost', detail: 'superseded' }, 'abort', false);
   }
 
   /**
-   * Ends one connection. `send`: write the reason's NOTIFICATION first. `report`: tell the
-   * consumer (not for the loser of a collision, which was never the session).
+   * Ends one connection: 'notify' writes the reason's NOTIFICATION then FIN, 'fin' just FIN,
+   * 'abort' destroys the socket. `report`: tell the consumer (not for the loser of a
+   * collision, which was never the session).
    */
-  #close(conn: Connection, reason: SessionDownReason, send: boolean, report = true): void {
+  #close(conn: Connection, reason: SessionDownReason, ending: Ending, report = true): void {
     if (conn.closed) return;
     conn.closed = true;
     conn.holdTimer?.cancel();
     conn.keepaliveTimer?.cancel();
     this.#connections = this.#connections.filter((c) => c !== conn);
     const socket = conn.socket;
-    if (send && reason.kind === 'notification-sent' && !socket.destroyed) {
-      socket.write(encodeMessage(reason.notification, conn.codec));
+    if (ending !== 'abort' && !socket.destroyed) {
+      if (ending === 'notify' && reason.kind === 'notification-sent') {
+        socket.write(encodeMessage(reason.notification, conn.codec));
+      }
       socket.end();
       const grace = this.#clock.setTimer(CLOSE_GRACE_MS, () => socket.destroy());
       conn.closedPromise.then(() => grace.cancel());

@@ -1,0 +1,266 @@
+// Test doubles for the session FSM: a fake clock that only moves when told, in-memory TCP
+// connection pairs, a dialer the test answers by hand, and a scripted peer that speaks raw BGP.
+// Nothing here touches the network or real timers, so every FSM test is deterministic.
+import assert from 'node:assert/strict';
+import { EventEmitter } from 'node:events';
+import {
+  type BgpMessage,
+  type CodecOptions,
+  type DecodedMessage,
+  encodeMessage,
+  INITIAL_OPTIONS,
+  MessageReader,
+  type NotificationMessage,
+  type OpenMessage,
+} from '../../bgp/codec/index.js';
+import type {
+  BgpSocket,
+  Clock,
+  Dialer,
+  Negotiated,
+  SessionConsumer,
+  SessionDownReason,
+  SessionState,
+  TimerHandle,
+} from '../../bgp/session/index.js';
+
+/** Lets queued microtasks and promise chains (socket deliveries, dial results) run to the end. */
+export async function settle(): Promise<void> {
+  for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+}
+
+interface FakeTimer {
+  readonly at: number;
+  readonly seq: number;
+  readonly ms: number;
+  readonly fn: () => void;
+  cancelled: boolean;
+}
+
+export class FakeClock implements Clock {
+  #now = 0;
+  #seq = 0;
+  #timers: FakeTimer[] = [];
+  /** What random() returns: 0 means no connect-retry jitter. */
+  randomValue = 0;
+
+  now(): number {
+    return this.#now;
+  }
+
+  random(): number {
+    return this.randomValue;
+  }
+
+  setTimer(ms: number, fn: () => void): TimerHandle {
+    const timer: FakeTimer = { at: this.#now + ms, seq: this.#seq++, ms, fn, cancelled: false };
+    this.#timers.push(timer);
+    return {
+      cancel: () => {
+        timer.cancelled = true;
+      },
+    };
+  }
+
+  /** Durations (ms) of the timers still pending, in the order they were set. */
+  pending(): number[] {
+    return this.#live().map((t) => t.ms);
+  }
+
+  /** Moves time forward, firing due timers in order and settling I/O after each. */
+  async advance(ms: number): Promise<void> {
+    const end = this.#now + ms;
+    await settle();
+    for (;;) {
+      const due = this.#live()
+        .filter((t) => t.at <= end)
+        .sort((a, b) => a.at - b.at || a.seq - b.seq)[0];
+      if (due === undefined) break;
+      this.#now = due.at;
+      due.cancelled = true;
+      due.fn();
+      await settle();
+    }
+    this.#now = end;
+  }
+
+  #live(): FakeTimer[] {
+    this.#timers = this.#timers.filter((t) => !t.cancelled);
+    return this.#timers;
+  }
+}
+
+export interface Endpoint {
+  readonly address: string;
+  readonly port: number;
+}
+
+/**
+ * One end of an in-memory TCP connection. Writes arrive at the other end in a later microtask,
+ * in order; end() is a FIN after the data (both ends then close, as with allowHalfOpen false);
+ * destroy() closes this end at once and the other after the data already written.
+ */
+export class MemorySocket extends EventEmitter implements BgpSocket {
+  other!: MemorySocket;
+  destroyed = false;
+  ended = false;
+  /** Everything this end wrote, in order. */
+  readonly written: Buffer[] = [];
+
+  constructor(
+    readonly local: Endpoint,
+    readonly remote: Endpoint,
+  ) {
+    super();
+  }
+
+  get localAddress(): string {
+    return this.local.address;
+  }
+  get localPort(): number {
+    return this.local.port;
+  }
+  get remoteAddress(): string {
+    return this.remote.address;
+  }
+  get remotePort(): number {
+    return this.remote.port;
+  }
+
+  write(data: Uint8Array): boolean {
+    if (this.destroyed || this.ended) return false;
+    const copy = Buffer.from(data);
+    this.written.push(copy);
+    const other = this.other;
+    queueMicrotask(() => {
+      if (!other.destroyed) other.emit('data', copy);
+    });
+    return true;
+  }
+
+  end(): void {
+    if (this.destroyed || this.ended) return;
+    this.ended = true;
+    queueMicrotask(() => {
+      this.other.#shut();
+      this.#shut();
+    });
+  }
+
+  destroy(): void {
+    if (this.destroyed) return;
+    this.#shut();
+    queueMicrotask(() => this.other.#shut());
+  }
+
+  #shut(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    queueMicrotask(() => this.emit('close'));
+  }
+}
+
+/** A connected pair: [the dialling end, the accepting end]. */
+export function socketPair(client: Endpoint, server: Endpoint): [MemorySocket, MemorySocket] {
+  const a = new MemorySocket(client, server);
+  const b = new MemorySocket(server, client);
+  a.other = b;
+  b.other = a;
+  return [a, b];
+}
+
+export interface DialAttempt {
+  readonly at: number;
+  readonly signal: AbortSignal;
+  connect(socket: BgpSocket): void;
+  fail(err: Error): void;
+}
+
+/** A Dialer whose attempts wait until the test connects or fails them. */
+export class FakeDialer {
+  readonly attempts: DialAttempt[] = [];
+
+  constructor(readonly clock: FakeClock) {}
+
+  readonly dial: Dialer = (signal) =>
+    new Promise((resolve, reject) => {
+      this.attempts.push({ at: this.clock.now(), signal, connect: resolve, fail: reject });
+    });
+
+  get last(): DialAttempt {
+    const attempt = this.attempts.at(-1);
+    assert.ok(attempt !== undefined, 'no dial attempt');
+    return attempt;
+  }
+}
+
+/** The peer's side of one connection, driven by the test: sends raw or encoded messages, reads ours. */
+export class ScriptedPeer {
+  readonly #reader = new MessageReader();
+  readonly received: DecodedMessage[] = [];
+  codec: CodecOptions = INITIAL_OPTIONS;
+  closed = false;
+
+  constructor(readonly socket: MemorySocket) {
+    socket.on('data', (chunk: Buffer) => {
+      this.#reader.push(chunk);
+      for (let m = this.#reader.next(this.codec); m !== undefined; m = this.#reader.next(this.codec)) {
+        this.received.push(m);
+      }
+    });
+    socket.on('close', () => {
+      this.closed = true;
+    });
+  }
+
+  send(msg: BgpMessage): void {
+    this.socket.write(encodeMessage(msg, this.codec));
+  }
+
+  sendRaw(bytes: Buffer): void {
+    this.socket.write(bytes);
+  }
+
+  types(): string[] {
+    return this.received.map((m) => m.type);
+  }
+
+  count(type: DecodedMessage['type']): number {
+    return this.received.filter((m) => m.type === type).length;
+  }
+
+  /** The one NOTIFICATION we sent on this connection. */
+  notification(): NotificationMessage {
+    const n = this.received.filter((m): m is NotificationMessage => m.type === 'notification');
+    assert.equal(n.length, 1, `expected one NOTIFICATION, got ${this.types().join(',')}`);
+    return n[0]!;
+  }
+
+  open(): OpenMessage {
+    const o = this.received.find((m): m is OpenMessage => m.type === 'open');
+    assert.ok(o !== undefined, 'no OPEN received');
+    return o;
+  }
+}
+
+/** A SessionConsumer that records every call. */
+export class RecordingConsumer implements SessionConsumer {
+  readonly established: Negotiated[] = [];
+  readonly downs: { reason: SessionDownReason; wasEstablished: boolean; grNegotiated: boolean }[] = [];
+  readonly states: SessionState[] = [];
+  updates = 0;
+
+  onEstablished(negotiated: Negotiated): void {
+    this.established.push(negotiated);
+  }
+  onUpdate(): void {
+    this.updates++;
+  }
+  onRouteRefresh(): void {}
+  onDown(reason: SessionDownReason, wasEstablished: boolean, grNegotiated: boolean): void {
+    this.downs.push({ reason, wasEstablished, grNegotiated });
+  }
+  onStateChange(state: SessionState): void {
+    this.states.push(state);
+  }
+}
