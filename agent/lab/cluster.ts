@@ -4,7 +4,7 @@
 // real trellis-cni binary inside the node's namespace exactly as a container runtime does
 // (CNI_* environment, config on stdin).
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -16,6 +16,7 @@ import { Lab, type LabProcess } from '../../src/lab/index.js';
 import type { Logger } from '../../src/log.js';
 import { type Allocation, type IPAMBlock, validateResource } from '../../src/resources/index.js';
 import { hostVethName } from '../dataplane/naming.js';
+import { TorRouter } from './tor.js';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 export const SHIM_PATH = join(REPO_ROOT, 'dist/bin/trellis-cni');
@@ -43,8 +44,25 @@ export interface ClusterOptions {
   agentHttpPort?: number;
   /** More `trellis agent` flags, e.g. ['--no-policy']. */
   agentArgs?: readonly string[];
+  /** A ToR router on the fabric: the nodes learn each other's blocks from it over BGP. */
+  tor?: TorOptions;
   log?: Logger;
 }
+
+/**
+ * The ToR (FRR in the fabric namespace, at the fabric's `.1`) in `asNumber`; node `i` (from 0) is
+ * in AS `nodeAsBase + i`, a rack of one, so every session is eBGP. The nodes run `--bgp` with
+ * the node-to-node mesh off and one BGPPeer per family pointing at the ToR.
+ */
+export interface TorOptions {
+  asNumber: number;
+  nodeAsBase: number;
+  /** Seconds; short so a dead peer is noticed quickly in the lab. */
+  keepaliveTime: number;
+  holdTime: number;
+}
+
+export const DEFAULT_TOR: TorOptions = { asNumber: 65000, nodeAsBase: 65001, keepaliveTime: 3, holdTime: 9 };
 
 const DEFAULT_FABRIC = { v4: '10.251.0', v6: 'fd00:251::' };
 
@@ -55,6 +73,10 @@ export interface ClusterNode {
   ipv6: string;
   dir: string;
   socket: string;
+  /** The agent's BGP control socket (`trellis bgp peers --socket`), when the cluster has a ToR. */
+  bgpSocket: string;
+  /** The node's AS, when the cluster has a ToR. */
+  asNumber: number | undefined;
   agent: LabProcess | undefined;
 }
 
@@ -111,6 +133,7 @@ export class Cluster {
   readonly dir: string;
   readonly datastoreDir: string;
   readonly nodes: ClusterNode[];
+  readonly tor: TorRouter | undefined;
   readonly #store: FileDatastore;
   readonly #opts: ClusterOptions;
 
@@ -119,6 +142,7 @@ export class Cluster {
     dir: string,
     store: FileDatastore,
     nodes: ClusterNode[],
+    tor: TorRouter | undefined,
     opts: ClusterOptions,
   ) {
     this.lab = lab;
@@ -126,6 +150,7 @@ export class Cluster {
     this.datastoreDir = join(dir, 'datastore');
     this.#store = store;
     this.nodes = nodes;
+    this.tor = tor;
     this.#opts = opts;
   }
 
@@ -162,10 +187,18 @@ export class Cluster {
           ipv6: `${fabric.v6}${11 + i}`,
           dir: nodeDir,
           socket: join(nodeDir, 'cni.sock'),
+          bgpSocket: join(nodeDir, 'bgp.sock'),
+          asNumber: opts.tor === undefined ? undefined : opts.tor.nodeAsBase + i,
           agent: undefined,
         };
       });
-      await lab.addNamespace('fabric');
+      // With a ToR the fabric routes between nodes (a ToR's next hop may be itself).
+      await lab.addNamespace(
+        'fabric',
+        opts.tor === undefined
+          ? {}
+          : { sysctls: { 'net.ipv4.ip_forward': 1, 'net.ipv6.conf.all.forwarding': 1 } },
+      );
       await lab.addNamespaces(
         nodes.map((n) => n.name),
         { sysctls: { 'net.ipv4.ip_forward': 1, 'net.ipv6.conf.all.forwarding': 1 } },
@@ -183,7 +216,20 @@ export class Cluster {
           lab.ip(n.name, [`route add default via ${fabric.v4}.1`, `route add ::/0 via ${fabric.v6}1`]),
         ),
       );
-      const cluster = new Cluster(lab, dir, store, nodes, opts);
+      let tor: TorRouter | undefined;
+      if (opts.tor !== undefined) {
+        await seedBgpResources(store, nodes, fabric, opts.tor);
+        // FRR drops to user frr, which must be able to reach its directory inside ours.
+        chmodSync(dir, 0o711);
+        tor = await TorRouter.start(lab, 'fabric', join(dir, 'tor'), {
+          asNumber: opts.tor.asNumber,
+          routerId: `${fabric.v4}.1`,
+          listenRanges: { ipv4: `${fabric.v4}.0/24`, ipv6: `${fabric.v6}/64` },
+          keepaliveTime: opts.tor.keepaliveTime,
+          holdTime: opts.tor.holdTime,
+        });
+      }
+      const cluster = new Cluster(lab, dir, store, nodes, tor, opts);
       await Promise.all(nodes.map((n) => cluster.startAgent(n)));
       return cluster;
     } catch (err) {
@@ -231,6 +277,7 @@ export class Cluster {
         ...(this.#opts.agentHttpPort === undefined
           ? []
           : ['--http', `127.0.0.1:${this.#opts.agentHttpPort}`]),
+        ...(this.tor === undefined ? [] : ['--bgp', '--bgp-control-socket', node.bgpSocket]),
         ...(this.#opts.agentArgs ?? []),
       ],
       { logFile: join(node.dir, 'agent.log') },
@@ -377,6 +424,44 @@ export class Cluster {
     } finally {
       rmSync(this.dir, { recursive: true, force: true });
     }
+  }
+}
+
+/**
+ * What makes the agents peer with the ToR instead of meshing: BGPConfiguration `default` with
+ * the mesh off, each node's TrellisNode with its own AS (the agent keeps a spec it finds), and a
+ * BGPPeer per family for every node.
+ */
+async function seedBgpResources(
+  store: Datastore,
+  nodes: readonly ClusterNode[],
+  fabric: { v4: string; v6: string },
+  tor: TorOptions,
+): Promise<void> {
+  await store.create({
+    apiVersion: 'trellis.network/v1',
+    kind: 'BGPConfiguration',
+    metadata: { name: 'default' },
+    spec: { nodeToNodeMesh: false, keepaliveTime: tor.keepaliveTime, holdTime: tor.holdTime },
+  });
+  for (const n of nodes) {
+    await store.create({
+      apiVersion: 'trellis.network/v1',
+      kind: 'TrellisNode',
+      metadata: { name: n.name },
+      spec: { addresses: { ipv4: `${n.ipv4}/24`, ipv6: `${n.ipv6}/64` }, asNumber: n.asNumber },
+    });
+  }
+  for (const [family, peerIP] of [
+    ['ipv4', `${fabric.v4}.1`],
+    ['ipv6', `${fabric.v6}1`],
+  ] as const) {
+    await store.create({
+      apiVersion: 'trellis.network/v1',
+      kind: 'BGPPeer',
+      metadata: { name: `tor-${family}` },
+      spec: { peerIP, asNumber: tor.asNumber },
+    });
   }
 }
 
