@@ -7,7 +7,8 @@ import { PolicyApplier } from '../../policy/apply/applier.js';
 import { PolicyApplyError } from '../../policy/apply/errors.js';
 import { isPlanEmpty, planRepair } from '../../policy/apply/plan.js';
 import { type CommandRunner, execaRunner } from '../../policy/apply/runner.js';
-import { compileFromDocuments } from '../../policy/documents.js';
+import { clusterStateFromDocuments, compileFromDocuments } from '../../policy/documents.js';
+import { IncrementalPolicyCompiler } from '../../policy/incremental.js';
 import { compareText } from '../../policy/ir.js';
 import type { RenderedPolicy } from '../../policy/render.js';
 
@@ -25,16 +26,50 @@ interface Call {
   input: string | undefined;
 }
 
-/** An applier in `ns` whose every kernel tool invocation is recorded. */
-function countingApplier(ns: string): { applier: PolicyApplier; calls: Call[] } {
+/**
+ * An applier in `ns` whose every kernel tool invocation is recorded; `refuse` may turn a call
+ * into a failure without running it.
+ */
+function countingApplier(
+  ns: string,
+  refuse: (call: Call) => boolean = () => false,
+): { applier: PolicyApplier; calls: Call[] } {
   const calls: Call[] = [];
   const runner: CommandRunner = (command, args, input) => {
     // args: netns exec NS <tool> ...; ipset is named with its subcommand.
     const [tool = command, sub] = args.slice(3);
-    calls.push({ tool: tool === 'ipset' ? `ipset ${sub}` : tool, input });
+    const call = { tool: tool === 'ipset' ? `ipset ${sub}` : tool, input };
+    calls.push(call);
+    if (refuse(call)) return Promise.resolve({ exitCode: 1, stdout: '', stderr: 'refused by the test' });
     return execaRunner(command, args, input);
   };
   return { applier: new PolicyApplier({ netns: ns, runner }), calls };
+}
+
+/** The chains an `iptables-restore --noflush` input declares (writes or deletes), and the sets an ipset input names. */
+const declaredChains = (input: string) => [...input.matchAll(/^:(\S+)/gm)].map((m) => m[1]!).sort();
+const namedSets = (input: string) => [...new Set(input.match(/\btrl[46][a-z]-[0-9a-f]{20}\b/g))].sort();
+
+/** Chains and sets whose content differs between two renders, judged by name and content alone. */
+function changedByContent(before: RenderedPolicy, after: RenderedPolicy) {
+  const differ = <T extends { name: string }>(
+    a: readonly T[],
+    b: readonly T[],
+    same: (x: T, y: T) => boolean,
+  ) => {
+    const old = new Map(a.map((x) => [x.name, x]));
+    const now = new Map(b.map((x) => [x.name, x]));
+    const changed = b.filter((x) => !old.has(x.name) || !same(old.get(x.name)!, x)).map((x) => x.name);
+    const gone = a.filter((x) => !now.has(x.name)).map((x) => x.name);
+    return [...changed, ...gone].sort();
+  };
+  const sameRules = (x: { rules: readonly string[] }, y: { rules: readonly string[] }) =>
+    x.rules.join('\n') === y.rules.join('\n');
+  return {
+    v4: differ(before.v4.chains, after.v4.chains, sameRules),
+    v6: differ(before.v6.chains, after.v6.chains, sameRules),
+    sets: differ(before.sets, after.sets, (x, y) => x.entries.join('\n') === y.entries.join('\n')),
+  };
 }
 
 /** Everything a ruleset comparison should see: both filter tables without counters, and all sets. */
@@ -115,13 +150,35 @@ const POLICIES = [
   }),
 ];
 
+const documents = (pods: PodSpec[], policies: unknown[]) => [
+  { kind: 'Namespace', metadata: { name: 'x' } },
+  ...pods.map(podDoc),
+  ...policies,
+];
+
 function render(pods = PODS, policies: unknown[] = POLICIES): RenderedPolicy {
-  return compileFromDocuments([
-    { kind: 'Namespace', metadata: { name: 'x' } },
-    ...pods.map(podDoc),
-    ...policies,
-  ]).rendered;
+  return compileFromDocuments(documents(pods, policies)).rendered;
 }
+
+/** Renders as the agent makes them: one compiler with memory, so unchanged objects are reused. */
+function incrementalRenderer(): (pods?: PodSpec[], policies?: unknown[]) => RenderedPolicy {
+  const compiler = new IncrementalPolicyCompiler();
+  return (pods = PODS, policies = POLICIES) =>
+    compiler.update(clusterStateFromDocuments(documents(pods, policies)));
+}
+
+/** POLICIES with c-from-frontends opened to one more port, and pod r made a frontend. */
+const EDITED_POLICIES = POLICIES.map((p) =>
+  p.metadata.name === 'c-from-frontends'
+    ? policyDoc('c-from-frontends', {
+        podSelector: { matchLabels: { app: 'c' } },
+        ingress: [{ from: [{ podSelector: { matchLabels: { tier: 'fe' } } }], ports: [{ port: 9090 }] }],
+      })
+    : p,
+);
+const RELABELLED_PODS = PODS.map((p) =>
+  p.name === 'r' ? { ...p, labels: { app: 'remote', tier: 'fe' } } : p,
+);
 
 const writes = (calls: Call[]) => calls.filter((c) => c.input !== undefined);
 
@@ -393,5 +450,111 @@ describe('policy/apply PolicyApplier in a real kernel (root)', function () {
     const restarted = countingApplier(ns);
     assert.equal((await restarted.applier.ensureFailClosed()).commands, 3);
     assert.equal(kernelSnapshot(ns), snapshot);
+  });
+
+  it('an incremental apply writes exactly the chains and sets that changed since the last render', async () => {
+    const next = incrementalRenderer();
+    const { applier, calls } = countingApplier(ns);
+    const before = next();
+    await applier.apply(before);
+    calls.length = 0;
+    const after = next(RELABELLED_PODS, EDITED_POLICIES);
+    const report = await applier.apply(after);
+    const expected = changedByContent(before, after);
+    assert.ok(expected.v4.length > 0 && expected.sets.length > 0);
+    assert.deepEqual(
+      calls.map((c) => c.tool),
+      ['ipset restore', 'iptables-restore', 'ipset restore'],
+    );
+    const input = (tool: string) =>
+      calls
+        .filter((c) => c.tool === tool)
+        .map((c) => c.input!)
+        .join('');
+    assert.deepEqual(declaredChains(input('iptables-restore')), expected.v4);
+    assert.deepEqual(expected.v6, []);
+    assert.deepEqual(
+      namedSets(input('ipset restore')).filter((n) => !/^trl[46]t-/.test(n)),
+      expected.sets,
+    );
+    assert.deepEqual([...report.chainsWritten, ...report.chainsDeleted].sort(), expected.v4);
+    assert.equal(isPlanEmpty(planRepair(after, kernelSave(ns))), true);
+  });
+
+  it('after an apply that failed half way, the next apply reads the kernel and repairs all of it', async () => {
+    const next = incrementalRenderer();
+    let refuseSwaps = false;
+    const { applier, calls } = countingApplier(
+      ns,
+      (c) => refuseSwaps && c.tool === 'ipset restore' && c.input!.startsWith('swap'),
+    );
+    await applier.apply(next());
+    const after = next(RELABELLED_PODS, EDITED_POLICIES);
+    refuseSwaps = true;
+    // The rules went in; the members did not, and the scratch sets are left behind.
+    await assert.rejects(applier.apply(after), (e: unknown) => {
+      assert.ok(e instanceof PolicyApplyError);
+      assert.equal(e.step, 'ipset-commit');
+      assert.equal(e.previousInForce, false);
+      return true;
+    });
+    const plan = planRepair(after, kernelSave(ns));
+    assert.ok(plan.refillSets.length > 0 && plan.destroyScratch.length > 0);
+    refuseSwaps = false;
+    calls.length = 0;
+    const report = await applier.apply(after);
+    assert.deepEqual(
+      calls.slice(0, 3).map((c) => c.tool),
+      ['iptables-save', 'ip6tables-save', 'ipset save'],
+    );
+    assert.deepEqual(
+      report.setsRefilled,
+      plan.refillSets.map((s) => s.name),
+    );
+    assert.deepEqual(report.setsDestroyed, plan.destroyScratch);
+    assert.deepEqual(report.chainsWritten, []);
+    assert.equal(isPlanEmpty(planRepair(after, kernelSave(ns))), true);
+  });
+
+  it('a set-only change that fails while staging leaves everything as it was', async () => {
+    const { applier } = countingApplier(ns);
+    const next = incrementalRenderer();
+    await applier.apply(next());
+    const snapshot = kernelSnapshot(ns);
+    const relabelled = next(RELABELLED_PODS);
+    const broken: RenderedPolicy = {
+      ...relabelled,
+      sets: relabelled.sets.map((s) =>
+        s.entries.includes('10.99.1.7') ? { ...s, entries: ['not-an-address'] } : s,
+      ),
+    };
+    await assert.rejects(applier.apply(broken), (e: unknown) => {
+      assert.ok(e instanceof PolicyApplyError);
+      assert.equal(e.step, 'ipset-stage');
+      assert.equal(e.previousInForce, true);
+      assert.match(e.message, /not-an-address/);
+      return true;
+    });
+    assert.equal(kernelSnapshot(ns), snapshot);
+    await applier.apply(relabelled);
+    assert.equal(isPlanEmpty(planRepair(relabelled, kernelSave(ns))), true);
+  });
+
+  it('resync repairs a clobbered chain that the incremental path believes unchanged', async () => {
+    const next = incrementalRenderer();
+    const { applier } = countingApplier(ns);
+    await applier.apply(next());
+    inNs(ns, 'iptables', ['-D', 'trl-fw-trlpa', '1']);
+    // An unrelated edit: the applier trusts its memory of trl-fw-trlpa and leaves it alone.
+    const after = next(RELABELLED_PODS, EDITED_POLICIES);
+    const report = await applier.apply(after);
+    assert.ok(!report.chainsWritten.includes('trl-fw-trlpa'));
+    assert.deepEqual(
+      planRepair(after, kernelSave(ns)).v4.writeChains.map((c) => c.name),
+      ['trl-fw-trlpa'],
+    );
+    const repaired = await applier.resync();
+    assert.deepEqual(repaired.chainsWritten, ['trl-fw-trlpa']);
+    assert.equal(isPlanEmpty(planRepair(after, kernelSave(ns))), true);
   });
 });
