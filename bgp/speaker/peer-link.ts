@@ -180,13 +180,17 @@ export class PeerLink implements SpeakerSession, SessionConsumer {
     };
   }
 
-  /** Cease with `reason`, then the peer leaves the RIB (its paths with it). */
-  async stop(reason: string): Promise<void> {
+  /**
+   * Cease with `reason` (graceful: a bare TCP close, no NOTIFICATION, so the peer keeps our
+   * routes as stale), then the peer leaves the RIB (its paths with it).
+   */
+  async stop(reason: string, opts: { readonly graceful?: boolean } = {}): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;
     this.#clearStaleTimer();
     this.#listener?.removePeer(this.#peer.address);
-    await this.#session.stop(reason);
+    if (opts.graceful === true) await this.#session.close();
+    else await this.#session.stop(reason);
     this.#rib.removePeer(this.#peer.name);
   }
 
