@@ -36,6 +36,13 @@ export interface PeerOptions {
   readonly gracefulRestart?: boolean;
   /** We are the daemon's route-reflector client (iBGP only). */
   readonly routeReflectorClient?: boolean;
+  /** BIRD as reflector: its cluster id (BIRD's default is its router id). */
+  readonly clusterId?: string;
+  /**
+   * BIRD only: how many sessions the daemon runs with 'us' (default 1), each its own protocol
+   * (`trellis`, `trellis1`, ...) between its own pair of link addresses: `RunningPeer.sessions`.
+   */
+  readonly sessions?: number;
   /** Prefixes (IPv4 and IPv6) the daemon announces to us. */
   readonly announce?: readonly string[];
   /** The family of the session's TCP connection; default ipv4. */
@@ -58,10 +65,26 @@ export interface RunningPeer {
   readonly ourAddress: string;
   /** Both families' addresses on the link (IPv6: fd00:251:<i>::/64; the kernel adds link-locals). */
   readonly link: Readonly<Record<Family, LinkAddresses>>;
+  /** The address pair of each session (`options.sessions`); the first is address/ourAddress. */
+  readonly sessions: readonly LinkAddresses[];
   /** Our end of the link, in 'us'. */
   readonly ourIfname: string;
   readonly routerId: string;
   readonly dir: string;
+}
+
+/**
+ * Session s (0-based) on link n: 'us' has host 1+2s, the daemon 2+2s, in 10.251.<n>.0/24 and
+ * fd00:251:<n>::/64.
+ */
+function sessionAddresses(n: number, s: number): Record<Family, LinkAddresses> {
+  return {
+    ipv4: { peer: `10.251.${n}.${2 + 2 * s}`, us: `10.251.${n}.${1 + 2 * s}` },
+    ipv6: {
+      peer: `fd00:251:${n}::${(2 + 2 * s).toString(16)}`,
+      us: `fd00:251:${n}::${(1 + 2 * s).toString(16)}`,
+    },
+  };
 }
 
 const familyOf = (prefix: string): Family => (prefix.includes(':') ? 'ipv6' : 'ipv4');
@@ -128,12 +151,17 @@ export class InteropLab {
     const self = new InteropLab(lab, dir, `/run/netns/${us}`);
     try {
       await Promise.all(
-        names.map((name, i) =>
-          lab.connect({
-            a: { ns: 'us', ifname: `v${i}`, address: [`10.251.${i + 1}.1/24`, `fd00:251:${i + 1}::1/64`] },
-            b: { ns: name, ifname: 'eth0', address: [`10.251.${i + 1}.2/24`, `fd00:251:${i + 1}::2/64`] },
-          }),
-        ),
+        names.map((name, i) => {
+          const pairs = Array.from({ length: peers[name]!.sessions ?? 1 }, (_, s) =>
+            sessionAddresses(i + 1, s),
+          );
+          const cidrs = (side: keyof LinkAddresses) =>
+            pairs.flatMap((pair) => [`${pair.ipv4[side]}/24`, `${pair.ipv6[side]}/64`]);
+          return lab.connect({
+            a: { ns: 'us', ifname: `v${i}`, address: cidrs('us') },
+            b: { ns: name, ifname: 'eth0', address: cidrs('peer') },
+          });
+        }),
       );
       await Promise.all(names.map((name, i) => self.#start(name, i + 1, peers[name]!)));
     } catch (err) {
@@ -152,17 +180,18 @@ export class InteropLab {
   async #start(name: string, index: number, options: PeerOptions): Promise<void> {
     const dir = join(this.dir, name);
     execFileSync('mkdir', ['-p', dir]);
-    const link = {
-      ipv4: { peer: `10.251.${index}.2`, us: `10.251.${index}.1` },
-      ipv6: { peer: `fd00:251:${index}::2`, us: `fd00:251:${index}::1` },
-    };
-    const session = link[options.transport ?? 'ipv4'];
+    const count = options.sessions ?? 1;
+    if (count > 1 && options.kind !== 'bird') throw new Error(`${name}: only BIRD runs several sessions`);
+    const link = sessionAddresses(index, 0);
+    const transport = options.transport ?? 'ipv4';
+    const sessions = Array.from({ length: count }, (_, s) => sessionAddresses(index, s)[transport]);
     const peer: RunningPeer = {
       name,
       options,
-      address: session.peer,
-      ourAddress: session.us,
+      address: link[transport].peer,
+      ourAddress: link[transport].us,
       link,
+      sessions,
       ourIfname: `v${index - 1}`,
       routerId: `10.251.${index}.2`,
       dir,
@@ -250,6 +279,8 @@ export class InteropLab {
       `router id ${p.routerId};`,
       `log "${join(p.dir, 'bird.log')}" all;`,
       'protocol device { }',
+      // Connected routes resolve iBGP next hops (BIRD resolves them recursively); never exported.
+      'protocol direct { ipv4; ipv6; }',
       ...(['ipv4', 'ipv6'] as const).flatMap((family) => {
         const routes = announced(o, family);
         if (routes.length === 0) return [];
@@ -257,18 +288,21 @@ export class InteropLab {
           `protocol static announced_${family} { ${family}; ${routes.map((x) => `route ${x} blackhole;`).join(' ')} }`,
         ];
       }),
-      'protocol bgp trellis {',
-      `  local ${p.address} as ${o.as};`,
-      `  neighbor ${p.ourAddress} as ${o.ourAs};`,
-      '  connect retry time 1;',
-      '  error wait time 1, 2;',
-      ...(o.passive ? ['  passive on;'] : []),
-      ...(o.password !== undefined ? [`  password "${o.password}";`] : []),
-      ...(o.holdTime !== undefined ? [`  hold time ${o.holdTime};`] : []),
-      ...(o.gracefulRestart ? ['  graceful restart on;'] : []),
-      ...(o.routeReflectorClient ? ['  rr client;'] : []),
-      ...familiesOf(o).map((family) => `  ${family} { import all; export all; };`),
-      '}',
+      ...p.sessions.flatMap((session, s) => [
+        `protocol bgp trellis${s === 0 ? '' : s} {`,
+        `  local ${session.peer} as ${o.as};`,
+        `  neighbor ${session.us} as ${o.ourAs};`,
+        '  connect retry time 1;',
+        '  error wait time 1, 2;',
+        ...(o.passive ? ['  passive on;'] : []),
+        ...(o.password !== undefined ? [`  password "${o.password}";`] : []),
+        ...(o.holdTime !== undefined ? [`  hold time ${o.holdTime};`] : []),
+        ...(o.gracefulRestart ? ['  graceful restart on;'] : []),
+        ...(o.routeReflectorClient ? ['  rr client;'] : []),
+        ...(o.clusterId !== undefined ? [`  rr cluster id ${o.clusterId};`] : []),
+        ...familiesOf(o).map((family) => `  ${family} { import all; export where source != RTS_DEVICE; };`),
+        '}',
+      ]),
     ];
     writeFileSync(join(p.dir, 'bird.conf'), `${conf.join('\n')}\n`);
     // -f: in the foreground, so the lab owns (and reaps) it; -s/-P keep the socket and pid file private.
