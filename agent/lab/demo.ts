@@ -1,13 +1,16 @@
 // The main job: a multi-node Trellis lab on the embedded datastore. Node namespaces share one L2
 // segment (a bridge in a "fabric" namespace), each runs a real `trellis agent`, and every pod is
 // attached by running the real `trellis-cni` binary exactly as a container runtime does (env +
-// config on stdin, result JSON on stdout). Routes between nodes come from host-gw mode.
+// config on stdin, result JSON on stdout). By default a ToR router (FRR) on the segment peers
+// over eBGP with every node's agent, and routes between nodes come from BGP; without it, from
+// host-gw mode.
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatTable } from '../../src/cli/table.js';
 import { labDown } from '../../src/lab/index.js';
 import type { Logger } from '../../src/log.js';
-import { type AddedPod, Cluster } from './cluster.js';
+import { type BgpView, waitForBgp } from './bgp-view.js';
+import { type AddedPod, Cluster, DEFAULT_TOR } from './cluster.js';
 
 export const DEMO_PREFIX = 'tdemo';
 export const DEMO_DIR = '/run/trellis-lab-demo';
@@ -22,6 +25,8 @@ export interface DemoOptions {
   dir?: string;
   /** Lab namespace prefix; tests use their own so they never touch a running demo. */
   prefix?: string;
+  /** Default true: a ToR peers with every node over BGP; false: host-gw routes. */
+  tor?: boolean;
   log: Logger;
 }
 
@@ -50,8 +55,15 @@ export interface Reachability {
 export interface DemoReport {
   nodes: DemoNode[];
   pods: DemoPod[];
+  /** With a ToR: sessions and routes once every block was everywhere. */
+  bgp: BgpView | undefined;
+  /** With a ToR: from the last pod added until the ToR and every node held every block. */
+  bgpConvergedMs: number | undefined;
   reachability: Reachability[];
 }
+
+/** How long the ToR and the nodes get to learn every block. */
+const BGP_CONVERGENCE_TIMEOUT_MS = 30_000;
 
 export async function labUp(opts: DemoOptions): Promise<DemoReport> {
   const dir = opts.dir ?? DEMO_DIR;
@@ -64,6 +76,7 @@ export async function labUp(opts: DemoOptions): Promise<DemoReport> {
     detached: true,
     fabric: { v4: '10.250.0', v6: 'fd00:250::' },
     agentHttpPort: AGENT_HTTP_PORT,
+    ...(opts.tor === false ? {} : { tor: DEFAULT_TOR }),
     log: opts.log,
   });
   try {
@@ -86,11 +99,14 @@ export async function labUp(opts: DemoOptions): Promise<DemoReport> {
       ipv6: p.ipv6 ?? '',
       hostIfname: p.hostIfname,
     }));
+    const podsAddedAt = Date.now();
+    const bgp = cluster.tor === undefined ? undefined : await waitForBgp(cluster, BGP_CONVERGENCE_TIMEOUT_MS);
+    const bgpConvergedMs = bgp === undefined ? undefined : Date.now() - podsAddedAt;
     const reachability = await probeAll(cluster, pods);
     const nodes = cluster.nodes.map((n) => ({ name: n.name, ipv4: n.ipv4, ipv6: n.ipv6, netns: n.netns }));
     writeFileSync(join(dir, 'lab.json'), `${JSON.stringify({ nodes, pods }, null, 2)}\n`);
     await cluster.release();
-    return { nodes, pods, reachability };
+    return { nodes, pods, bgp, bgpConvergedMs, reachability };
   } catch (err) {
     await cluster.stop();
     throw err;
@@ -140,6 +156,7 @@ export function formatReport(report: DemoReport): string {
     ),
     '',
   );
+  if (report.bgp !== undefined) lines.push(...formatBgp(report.bgp, report.bgpConvergedMs), '');
   const names = report.pods.map((p) => p.name);
   const cell = (from: string, to: string): string => {
     if (from === to) return '-';
@@ -161,4 +178,38 @@ export function formatReport(report: DemoReport): string {
       : `${failed} pod pairs FAILED`,
   );
   return lines.join('\n');
+}
+
+function formatBgp(bgp: BgpView, convergedMs: number | undefined): string[] {
+  return [
+    'BGP SESSIONS (each node’s agent, `trellis bgp peers`)',
+    formatTable(
+      ['node', 'AS', 'peer', 'address', 'peer AS', 'state', 'received', 'advertised'],
+      bgp.nodes.flatMap((n) =>
+        n.sessions.map((s) => [
+          n.node,
+          String(n.asNumber ?? ''),
+          s.name,
+          s.address,
+          String(s.as),
+          s.state,
+          String(s.prefixesReceived),
+          String(s.prefixesAdvertised),
+        ]),
+      ),
+    ),
+    '',
+    'ROUTES LEARNED OVER BGP (each node’s best paths, installed as proto 46)',
+    formatTable(
+      ['node', 'prefix', 'next hop', 'AS path'],
+      bgp.nodes.flatMap((n) => n.learned.map((r) => [n.node, r.prefix, r.nextHop, r.asPath.join(' ')])),
+    ),
+    '',
+    `TOR (FRR, AS ${bgp.tor.asNumber}) BGP TABLE`,
+    formatTable(
+      ['prefix', 'next hop', 'AS path'],
+      bgp.tor.routes.map((r) => [r.prefix, r.nextHops.join(','), r.asPath.join(' ')]),
+    ),
+    ...(convergedMs === undefined ? [] : [`converged ${convergedMs} ms after the last pod was added`]),
+  ];
 }

@@ -141,12 +141,14 @@ export class TorRouter {
   readonly #ns: string;
   /** Private FRR directory: configs, vty and zserv sockets, pid files, logs. */
   readonly dir: string;
+  readonly asNumber: number;
   readonly #processes = new Map<Daemon, LabProcess>();
 
-  private constructor(lab: Lab, ns: string, dir: string) {
+  private constructor(lab: Lab, ns: string, dir: string, asNumber: number) {
     this.#lab = lab;
     this.#ns = ns;
     this.dir = dir;
+    this.asNumber = asNumber;
   }
 
   /** Writes the configs and starts zebra, then bgpd, in lab namespace `ns`. */
@@ -158,7 +160,7 @@ export class TorRouter {
     const uid = Number((await runCommand('id', ['-u', 'frr'])).stdout.trim());
     const gid = Number((await runCommand('id', ['-g', 'frr'])).stdout.trim());
     for (const f of ['', ...DAEMONS.map((d) => `${d}.conf`)]) chownSync(join(dir, f), uid, gid);
-    const tor = new TorRouter(lab, ns, dir);
+    const tor = new TorRouter(lab, ns, dir, cfg.asNumber);
     // zebra first: bgpd connects to its zserv socket.
     for (const daemon of DAEMONS) await tor.#startDaemon(daemon);
     return tor;
