@@ -83,8 +83,19 @@ export interface ConnectionEnds {
   readonly remotePort: number;
 }
 
-/** Checks the peer's OPEN against the configuration. Throws BgpError (2/2, 2/3, 2/7) to refuse it. */
+/**
+ * Checks the peer's OPEN against the configuration. Throws BgpError (2/2, 2/3, 2/7) to refuse it.
+ * 2/7 when a `required` capability is missing, and always when the configured peer AS needs four
+ * octets and the OPEN has no four-octet AS capability.
+ */
 export function negotiate(config: SessionConfig, open: OpenMessage, ends: ConnectionEnds): Negotiated {
+  const peer = open.capabilities;
+  const has = (kind: Capability['kind']): boolean => peer.some((c) => c.kind === kind);
+  // RFC 6793 4.1: an AS above 65535 exists only in the four-octet AS capability, so a peer
+  // configured with one must send it. 2/7 (asking for it) says what is wrong; 2/2 would not.
+  if (config.peerAs > 0xffff && !has('four-octet-as')) {
+    throw unsupportedCapabilityError(localCapabilities(config).filter((c) => c.kind === 'four-octet-as'));
+  }
   const peerAs = peerAsn(open);
   if (peerAs !== config.peerAs) {
     const data = Buffer.alloc(2);
@@ -105,8 +116,6 @@ export function negotiate(config: SessionConfig, open: OpenMessage, ends: Connec
       `peer BGP identifier ${open.bgpId} is our own`,
     );
   }
-  const peer = open.capabilities;
-  const has = (kind: Capability['kind']): boolean => peer.some((c) => c.kind === kind);
   const peerFamilies = new Set<IpFamily>();
   for (const c of peer) {
     if (c.kind !== 'multiprotocol') continue;

@@ -80,8 +80,13 @@ function validate(c: SessionConfig): void {
   const caps = c.capabilities;
   if (caps.families.length === 0) fail('capabilities.families', 'at least one family');
   if (new Set(caps.families).size !== caps.families.length) fail('capabilities.families', 'duplicates');
-  if (!caps.fourOctetAs && c.localAs > 0xffff) {
-    fail('capabilities.fourOctetAs', `local AS ${c.localAs} needs the four-octet AS capability`);
+  for (const [which, asn] of [
+    ['local', c.localAs],
+    ['peer', c.peerAs],
+  ] as const) {
+    if (!caps.fourOctetAs && asn > 0xffff) {
+      fail('capabilities.fourOctetAs', `${which} AS ${asn} needs the four-octet AS capability`);
+    }
   }
   for (const name of caps.required) {
     if (!advertises(caps, name)) fail('capabilities.required', `requires ${name} but does not advertise it`);
