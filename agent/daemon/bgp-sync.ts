@@ -58,6 +58,7 @@ export class BgpSync {
   /** The last problem reported per peer (or for the whole node, key ''): each is logged once. */
   readonly #reported = new Map<string, string>();
   #stopped = false;
+  #stopOptions: { readonly graceful?: boolean } = {};
   /** Resolves once the speaker runs with the datastore's configuration (readiness). */
   readonly started: Promise<void>;
   #markStarted: () => void = () => {};
@@ -101,6 +102,7 @@ export class BgpSync {
   /** Stops watching and stops the speaker (graceful: see SpeakerHandle.stop). */
   async stop(opts: { readonly graceful?: boolean } = {}): Promise<void> {
     this.#stopped = true;
+    this.#stopOptions = opts;
     this.#loop?.stop();
     this.#task.stop();
     const speaker = this.#speaker;
@@ -170,25 +172,37 @@ export class BgpSync {
   async #apply(config: SpeakerConfig): Promise<void> {
     if (this.#stopped) return;
     if (this.#speaker === undefined) {
-      this.#speaker = await this.#startSpeaker(config);
+      if (!(await this.#launch(config))) return;
       this.#config = config;
       this.#o.log.info({ peers: config.peers.length, as: config.localAs }, 'bgp speaker running');
       this.#markStarted();
       return;
     }
     if (JSON.stringify(config) === JSON.stringify(this.#config)) return;
+    const running = this.#speaker;
     try {
-      await this.#speaker.reconfigure(config);
+      await running.reconfigure(config);
     } catch (err) {
       if (!(err instanceof SpeakerReconfigureError)) throw err;
+      if (this.#speaker !== running) return; // stop() took it meanwhile
       this.#o.log.info({ reason: err.message }, 'bgp speaker restarting for a new identity or listener');
-      const old = this.#speaker;
       this.#speaker = undefined;
       // Not graceful: our identity changed, so peers must not keep the old speaker's routes.
-      await old.stop();
-      this.#speaker = await this.#startSpeaker(config);
+      await running.stop();
+      if (!(await this.#launch(config))) return;
     }
     this.#config = config;
+  }
+
+  /** Starts a speaker; false when stop() came meanwhile (then the new speaker is stopped too). */
+  async #launch(config: SpeakerConfig): Promise<boolean> {
+    const speaker = await this.#startSpeaker(config);
+    if (this.#stopped) {
+      await speaker.stop(this.#stopOptions);
+      return false;
+    }
+    this.#speaker = speaker;
+    return true;
   }
 
   async #passwords(peers: readonly BGPPeer[]): Promise<Map<string, PasswordOutcome>> {

@@ -241,6 +241,32 @@ describe('agent BgpSync (fake speaker, file datastore)', () => {
     assert.deepEqual(speakers.stopped, [{ graceful: true }]);
   });
 
+  it('a stop while the speaker is starting stops that speaker too (nothing left running)', async () => {
+    let release = (): void => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let starting = false;
+    const slow = new BgpSync({
+      node: 'n1',
+      datastore: store,
+      log: pino({ level: 'silent' }),
+      startSpeaker: async (config) => {
+        starting = true;
+        await gate;
+        return speakers.start(config);
+      },
+    });
+    const pass = slow.syncOnce();
+    await until(() => starting);
+    const stopping = slow.stop({ graceful: true });
+    release();
+    await Promise.all([pass, stopping]);
+    assert.equal(speakers.started.length, 1);
+    assert.deepEqual(speakers.stopped, [{ graceful: true }]);
+    assert.deepEqual(slow.peers(), []);
+  });
+
   it('exposes session state and prefix counts as Prometheus gauges', async () => {
     await sync.syncOnce();
     speakers.states.set('n2-ipv4', 'Established');
