@@ -143,4 +143,33 @@ announcements:
     // A without graceful restart removed what it had installed.
     assert.deepEqual(bgpRoutes(a), []);
   });
+
+  it('graceful stop: no NOTIFICATION, the peer keeps our routes stale until we are back, then fresh', async () => {
+    const withGr = (yaml: string): string =>
+      yaml.replace('gracefulRestartTime: 0', 'gracefulRestartTime: 30');
+    const sa = await start(a, withGr(configA(announceA)));
+    const sb = await start(b, withGr(configB));
+    await until('B kernel has both routes', () => (bgpRoutes(b).length === 2 ? true : undefined));
+    await until('A kernel has 10.60.0.0/16', () => (bgpRoutes(a).length === 1 ? true : undefined));
+
+    await sa.stop({ graceful: true });
+    running.splice(running.indexOf(sa), 1);
+    const stalePaths = await until('B marks A’s paths stale', () => {
+      const paths = sb.speaker.routes().flatMap((r) => r.paths.filter((p) => p.from === 'a'));
+      return paths.length === 2 && paths.every((p) => p.stale && p.best) ? paths : undefined;
+    });
+    assert.equal(stalePaths.length, 2);
+    assert.equal(bgpRoutes(b).length, 2, 'B still forwards to A’s prefixes');
+    assert.doesNotMatch(sb.speaker.peers()[0]?.lastError ?? '', /shutting down/, 'no Cease was sent');
+    assert.equal(bgpRoutes(a).length, 1, 'A kept its BGP routes in the kernel');
+
+    const again = await start(a, withGr(configA(announceA)));
+    assert.equal(again.speaker.restarting, true);
+    await until('B holds A’s paths fresh again', () => {
+      const paths = sb.speaker.routes().flatMap((r) => r.paths.filter((p) => p.from === 'a'));
+      return paths.length === 2 && paths.every((p) => !p.stale) ? true : undefined;
+    });
+    await until('A converged (End-of-RIB from B)', () => (again.speaker.converged ? true : undefined));
+    assert.equal(bgpRoutes(a).length, 1);
+  });
 });
