@@ -39,6 +39,24 @@ describe('trellis lab up (root): the main job', function () {
     }
   });
 
+  it('routes between nodes over BGP with the ToR: every session up, every block on the ToR and the other nodes', () => {
+    const bgp = report.bgp;
+    assert.ok(bgp, 'lab up runs a ToR by default');
+    const text = formatReport(report);
+    for (const n of bgp.nodes) {
+      assert.deepEqual(
+        n.sessions.map((s) => s.state),
+        ['Established', 'Established'],
+      );
+      // Two families from each of the two other nodes.
+      assert.equal(n.learned.length, 4);
+      for (const r of n.learned)
+        assert.match(text, new RegExp(`${n.node} +${r.prefix.replaceAll('.', '\\.')} `));
+    }
+    assert.equal(bgp.tor.routes.length, 6);
+    assert.match(text, /TOR \(FRR, AS 65000\) BGP TABLE/);
+  });
+
   it('reaches every pod from every pod over both families', () => {
     assert.equal(report.reachability.length, 30);
     const failed = report.reachability.filter((r) => !r.ipv4 || !r.ipv6);
