@@ -439,9 +439,37 @@ export class InteropLab {
     if (role !== 'zebra') this.#bgpProcess.set(p.name, proc);
   }
 
-  vtysh(name: string, command: string): string {
+  /** One vtysh command, or several (one `-c` each, e.g. into configure mode). */
+  vtysh(name: string, ...commands: string[]): string {
     const p = this.peer(name);
-    return execFileSync('vtysh', ['--vty_socket', p.dir, '-c', command], { encoding: 'utf8' });
+    return execFileSync('vtysh', ['--vty_socket', p.dir, ...commands.flatMap((c) => ['-c', c])], {
+      encoding: 'utf8',
+    });
+  }
+
+  /** The daemon withdraws every prefix of `family` it was started announcing. */
+  withdrawAnnounced(name: string, family: Family): void {
+    const p = this.peer(name);
+    const prefixes = announced(p.options, family);
+    switch (p.options.kind) {
+      case 'frr':
+        this.vtysh(
+          name,
+          'configure terminal',
+          `router bgp ${p.options.as}`,
+          `address-family ${family} unicast`,
+          ...prefixes.map((x) => `no network ${x}`),
+        );
+        return;
+      case 'bird':
+        this.birdc(name, `disable announced_${family}`);
+        return;
+      case 'gobgp':
+        for (const x of prefixes) this.gobgp(name, ['global', 'rib', 'del', '-a', family, x]);
+        return;
+      case 'exabgp':
+        throw new Error('the ExaBGP peer announces nothing');
+    }
   }
 
   birdc(name: string, command: string): string {

@@ -118,12 +118,7 @@ describe('bgp IPv6 routes interop, sessions over IPv6 (root)', function () {
       );
       await waitFor(`${name} holds fd80:9::/64`, 10_000, () => heldRoute(lab, name, 'fd80:9::/64'));
     }
-    lab.vtysh(
-      'frr',
-      `configure terminal\nrouter bgp 65010\naddress-family ipv6 unicast\nno network ${THEIRS.frr}`,
-    );
-    lab.birdc('bird', 'disable announced_ipv6');
-    lab.gobgp('gobgp', ['global', 'rib', 'del', '-a', 'ipv6', THEIRS.gobgp]);
+    for (const name of DAEMONS) lab.withdrawAnnounced(name, 'ipv6');
     await waitFor('their routes leave our RIB and kernel', 10_000, async () => {
       const gone = DAEMONS.every((n) => speaker.rib.bestPath(THEIRS[n]) === undefined);
       return gone && (await ourKernel()).trim() === '' ? true : undefined;

@@ -74,7 +74,7 @@ describe('bgp routes interop (root)', function () {
     await lab?.teardown();
   });
 
-  it('our routes reach each daemon with communities; theirs reach our kernel and forward; withdraws propagate', async () => {
+  it('our routes reach each daemon with communities; theirs reach our kernel and forward; withdraws propagate both ways', async () => {
     const config = (a: string): SpeakerConfig => parseSpeakerConfig(ourConfig(lab, a), 'test');
     us = await runSpeaker(config(WITH_COMMUNITIES), { netns: lab.netns });
     const speaker = us;
@@ -95,6 +95,11 @@ describe('bgp routes interop (root)', function () {
       // The .1 of each prefix lives only behind its daemon: reachable over the learned route alone.
       await lab.lab.exec('us', 'ping', ['-c', '1', '-W', '2', THEIRS[name].replace('.0/24', '.1')]);
     }
+    for (const name of DAEMONS) lab.withdrawAnnounced(name, 'ipv4');
+    await waitFor('their withdraws leave our RIB and kernel', 10_000, async () => {
+      const gone = DAEMONS.every((n) => speaker.rib.bestPath(THEIRS[n]) === undefined);
+      return gone && (await ourKernel()).trim() === '' ? true : undefined;
+    });
 
     await speaker.speaker.reconfigure(config('  - { prefix: 10.80.9.0/24 }'));
     for (const name of DAEMONS) {
