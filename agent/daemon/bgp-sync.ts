@@ -5,7 +5,7 @@
 // (router id, AS, listener) restarts it. Level-triggered like the other reconcilers: every
 // pass re-reads everything, so a missed event cannot leave the speaker behind.
 import { readFile } from 'node:fs/promises';
-import { BgpConfigError, peerSelectsNode, type SpeakerConfig } from '../../bgp/config/index.js';
+import { BgpConfigError, familyOf, peerSelectsNode, type SpeakerConfig } from '../../bgp/config/index.js';
 import { type PeerStatus, runSpeaker, SpeakerReconfigureError } from '../../bgp/speaker/index.js';
 import type { Datastore, Resource } from '../../src/datastore/types.js';
 import type { Logger } from '../../src/log.js';
@@ -119,12 +119,11 @@ export class BgpSync {
     return this.#speaker?.peers() ?? [];
   }
 
-  /** One session per peer and family, as the metrics report them. */
+  /** The sessions as the metrics report them; an agent session carries its address's family. */
   samples(): BgpPeerSample[] {
-    const families = new Map(this.#config?.peers.map((p) => [p.name, p.families.join('+')]));
     return this.peers().map((p) => ({
       peer: p.name,
-      family: families.get(p.name) ?? 'unknown',
+      family: familyOf(p.address),
       state: p.state,
       received: p.prefixesReceived,
       advertised: p.prefixesAdvertised,

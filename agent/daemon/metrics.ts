@@ -7,7 +7,7 @@ import type { CniHandler } from '../cni/types.js';
 /** One BGP session as the metrics see it (BgpSync provides them at scrape time). */
 export interface BgpPeerSample {
   readonly peer: string;
-  /** The session's address families, e.g. ipv4 (agent sessions carry one). */
+  /** The session's address family: ipv4 or ipv6. */
   readonly family: string;
   /** RFC 4271 FSM state. */
   readonly state: string;
