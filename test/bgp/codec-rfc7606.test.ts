@@ -184,11 +184,27 @@ const CASES: Case[] = [
     typeCode: 7,
     subcode: 9,
   },
+  // 3.c: 7.6 and 7.7 make a wrong length a discard, not wrong flags
   {
     name: 'AGGREGATOR marked non-transitive',
     bytes: announce('80 07 08 0000fde9 0a000001'),
-    action: 'attribute-discard',
+    action: 'treat-as-withdraw',
     typeCode: 7,
+    subcode: 4,
+  },
+  {
+    name: 'ATOMIC_AGGREGATE marked optional',
+    bytes: announce('c0 06 00'),
+    action: 'treat-as-withdraw',
+    typeCode: 6,
+    subcode: 4,
+  },
+  // Discarded in any form from an external peer (7.5), so also with wrong flags
+  {
+    name: 'LOCAL_PREF marked optional from an external peer',
+    bytes: announce('c0 05 04 00000064'),
+    action: 'attribute-discard',
+    typeCode: 5,
     subcode: 4,
   },
   // 7.8 COMMUNITIES

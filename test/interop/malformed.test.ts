@@ -111,6 +111,11 @@ const EXA_CASES: readonly ExaCase[] = [
     },
   },
   {
+    name: 'AGGREGATOR marked non-transitive (3.c)',
+    attribute: generic(0x07, 0x80, '0000fe100afc0102'),
+    outcome: withdraw,
+  },
+  {
     name: 'ORIGINATOR_ID from an external peer (7.9)',
     attribute: generic(0x09, 0x80, '0a000001'),
     outcome: discard((p) => assert.equal(p.attrs.originatorId, undefined)),

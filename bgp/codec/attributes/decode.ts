@@ -7,7 +7,14 @@ import { updateError } from '../errors.js';
 import type { CodecOptions } from '../options.js';
 import { decodePrefixes, type IpFamily } from '../prefix.js';
 import { decodeAsPathValue } from './as-path.js';
-import { type ErrorAction, EXPECTED_FLAGS, flagsConflict, isHostAddress, malformedAction } from './rules.js';
+import {
+  type ErrorAction,
+  EXPECTED_FLAGS,
+  flagsConflict,
+  flagsConflictAction,
+  isHostAddress,
+  malformedAction,
+} from './rules.js';
 import type { AsPathSegment, ExtendedCommunity, LargeCommunity, Origin, PathAttribute } from './types.js';
 
 export interface AttributeProblem {
@@ -52,14 +59,21 @@ export function decodeAttribute(buf: Buffer, span: AttributeSpan, opts: CodecOpt
     }
     return unknown(buf, span);
   }
-  const problem = (subcode: number, reason: string): AttributeOutcome => {
-    const action = malformedAction(code, opts);
+  const problem = (
+    subcode: number,
+    reason: string,
+    action = malformedAction(code, opts),
+  ): AttributeOutcome => {
     const text = `attribute ${code}: ${reason}`;
     if (action === 'session-reset') throw updateError(subcode, text, raw());
     return { kind: 'problem', problem: { typeCode: code, action, subcode, data: raw(), reason: text } };
   };
   if (flagsConflict(flags, expected)) {
-    return problem(S.ATTRIBUTE_FLAGS_ERROR, `flags 0x${flags.toString(16)} conflict with the type`);
+    return problem(
+      S.ATTRIBUTE_FLAGS_ERROR,
+      `flags 0x${flags.toString(16)} conflict with the type`,
+      flagsConflictAction(code, opts),
+    );
   }
   const len = end - v;
   const badLength = (wanted: string): AttributeOutcome =>

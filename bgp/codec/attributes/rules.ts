@@ -71,6 +71,19 @@ export function malformedAction(typeCode: number, opts: CodecOptions): ErrorActi
   }
 }
 
+/**
+ * How an attribute whose Optional/Transitive bits conflict with its type is handled. RFC 7606 3.c:
+ * treat-as-withdraw unless the attribute's own specification says otherwise. ATOMIC_AGGREGATE and
+ * AGGREGATOR (7.6, 7.7) only make a wrong *length* a discard, so their flags follow 3.c. The rest
+ * keep their malformed action: MP_REACH/MP_UNREACH reset (3.j), AS4_PATH/AS4_AGGREGATOR are
+ * discarded whatever their error (RFC 6793 6), and LOCAL_PREF, ORIGINATOR_ID and CLUSTER_LIST
+ * from an external peer are discarded in any form (7.5, 7.9, 7.10).
+ */
+export function flagsConflictAction(typeCode: number, opts: CodecOptions): ErrorAction | 'session-reset' {
+  if (typeCode === T.ATOMIC_AGGREGATE || typeCode === T.AGGREGATOR) return 'treat-as-withdraw';
+  return malformedAction(typeCode, opts);
+}
+
 /** RFC 4271 5: ascending type code; RFC 7606 5.1: MP_REACH_NLRI / MP_UNREACH_NLRI first. */
 export function wireRank(typeCode: number): number {
   if (typeCode === T.MP_REACH_NLRI) return -2;
