@@ -1,7 +1,9 @@
 // Interop harness: BIRD 2, FRR 8.4 (zebra+bgpd), GoBGP 3 and ExaBGP 4, each in its own network
-// namespace joined to an 'us' namespace by a veth, with configs, sockets, pid and log files
-// under a temp dir (the recipe of /work/shared/reference/peers-lab.sh). Our sessions run in
-// this process: their sockets are made inside 'us' (bgp/transport `netns`).
+// namespace joined to an 'us' namespace by a dual-stack veth, with configs, sockets, pid and log
+// files under a temp dir (the recipe of /work/shared/reference/peers-lab.sh). Each daemon
+// enables IPv4 and IPv6 unicast on a session over either family. Our sessions run in this
+// process: their sockets are made inside 'us' (bgp/transport `netns`). Also here: reading a
+// route back from each daemon's table (heldRoute) and making it withdraw (withdrawAnnounced).
 
 import { execFileSync } from 'node:child_process';
 import {
