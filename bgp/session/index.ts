@@ -20,7 +20,7 @@ export type {
 } from './consumer.js';
 export { type DialerOptions, transportDialer } from './dial.js';
 export { SessionConfigError, SessionNotEstablishedError } from './errors.js';
-export { buildOpen, collisionLoser, negotiate } from './negotiate.js';
+export { buildOpen, type CollisionSide, collisionLoser, negotiate } from './negotiate.js';
 export { DEFAULT_CAPABILITIES, DEFAULT_CONNECT_RETRY, resolveSessionConfig } from './resolve.js';
 export { BgpSession, cease, type SessionDeps, type SessionStatus } from './session.js';
 export type { BgpSocket, Dialer } from './socket.js';

@@ -68,12 +68,22 @@ function idValue(dotted: string): number {
   return dotted.split('.').reduce((acc, o) => acc * 256 + Number(o), 0);
 }
 
+/** One side of a collision: its BGP identifier and AS. */
+export interface CollisionSide {
+  readonly id: string;
+  readonly as: number;
+}
+
 /**
  * RFC 4271 6.8: the connection to keep is the one initiated by the speaker with the higher BGP
- * identifier. Returns which of ours to close.
+ * identifier; with equal identifiers (eBGP may have them, RFC 6286 2.1) the one initiated by
+ * the speaker with the larger AS number (RFC 6286 2.3). Returns which of ours to close.
  */
-export function collisionLoser(localId: string, peerId: string): 'outbound' | 'inbound' {
-  return idValue(localId) < idValue(peerId) ? 'outbound' : 'inbound';
+export function collisionLoser(local: CollisionSide, peer: CollisionSide): 'outbound' | 'inbound' {
+  const ours = idValue(local.id);
+  const theirs = idValue(peer.id);
+  const weWin = ours !== theirs ? ours > theirs : local.as > peer.as;
+  return weWin ? 'inbound' : 'outbound';
 }
 
 export interface ConnectionEnds {

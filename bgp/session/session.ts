@@ -355,8 +355,10 @@ export class BgpSession {
     }
     const rival = this.#connections.find((c) => c !== conn && !c.closed && c.state !== 'OpenSent');
     if (rival !== undefined) {
+      const local = { id: this.config.routerId, as: this.config.localAs };
       const loser =
-        rival.state === 'Established' || rival.direction !== collisionLoser(this.config.routerId, open.bgpId)
+        rival.state === 'Established' ||
+        rival.direction !== collisionLoser(local, { id: open.bgpId, as: negotiated.peerAs })
           ? conn
           : rival;
       this.#log.info({ closing: loser.direction }, 'connection collision');

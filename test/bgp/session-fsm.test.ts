@@ -255,6 +255,72 @@ describe('bgp session FSM: collision detection (RFC 4271 6.8)', () => {
   });
 });
 
+describe('bgp session FSM: two of our sessions dialling each other at once', () => {
+  interface Side {
+    readonly id: string;
+    readonly as: number;
+    readonly address: string;
+  }
+
+  async function dialBoth(a: Side, b: Side) {
+    const clock = new FakeClock();
+    const make = (me: Side, them: Side) => {
+      const dialer = new FakeDialer(clock);
+      const consumer = new RecordingConsumer();
+      const config = resolveSessionConfig({
+        peerAddress: them.address,
+        peerAs: them.as,
+        localAs: me.as,
+        routerId: me.id,
+      });
+      return { dialer, consumer, session: new BgpSession(config, consumer, { clock, dial: dialer.dial }) };
+    };
+    const sa = make(a, b);
+    const sb = make(b, a);
+    sa.session.start();
+    sb.session.start();
+    const [aOut, bIn] = socketPair({ address: a.address, port: 40001 }, { address: b.address, port: 179 });
+    const [bOut, aIn] = socketPair({ address: b.address, port: 40002 }, { address: a.address, port: 179 });
+    sa.dialer.last.connect(aOut);
+    sb.dialer.last.connect(bOut);
+    sb.session.accept(bIn);
+    sa.session.accept(aIn);
+    await clock.advance(0);
+    return { a: sa, b: sb };
+  }
+
+  const cases: [string, Side, Side, 'a' | 'b'][] = [
+    [
+      'higher identifier wins',
+      { id: '192.0.2.9', as: 65001, address: '192.0.2.1' },
+      { id: '192.0.2.5', as: 65002, address: '192.0.2.2' },
+      'a',
+    ],
+    [
+      'equal eBGP identifiers: the larger AS wins (RFC 6286 2.3)',
+      { id: '10.0.0.1', as: 65001, address: '192.0.2.1' },
+      { id: '10.0.0.1', as: 65002, address: '192.0.2.2' },
+      'b',
+    ],
+  ];
+  for (const [what, a, b, winner] of cases) {
+    it(`${what}: both keep the same one connection`, async () => {
+      const s = await dialBoth(a, b);
+      for (const side of [s.a, s.b]) {
+        assert.equal(side.session.state, 'Established');
+        assert.equal(side.consumer.established.length, 1);
+        assert.equal(side.consumer.downs.length, 0);
+      }
+      const na = s.a.session.negotiated!;
+      const nb = s.b.session.negotiated!;
+      assert.deepEqual([na.localPort, na.remotePort], [nb.remotePort, nb.localPort], 'the same connection');
+      // The kept connection was dialled by the winner: its local port is the ephemeral one.
+      const kept = winner === 'a' ? na : nb;
+      assert.notEqual(kept.localPort, 179);
+    });
+  }
+});
+
 describe('bgp session FSM: hold time and keepalives', () => {
   async function up(input: Partial<SessionConfigInput>, open: Partial<OpenMessage>) {
     const h = harness({ passive: true, ...input });
