@@ -137,6 +137,8 @@ export class BgpSpeaker {
         await session?.stop('Trellis peer configuration changed');
       }),
     );
+    // A stop() while the old sessions were closing owns the speaker now: start nothing new.
+    if (this.#stopping) return;
     // After the old peers left (they may name policies that are gone) and before the new ones
     // join (they may name policies that are new).
     if (policies !== undefined) this.#rib.setPolicies(policies);

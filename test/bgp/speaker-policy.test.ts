@@ -1,6 +1,6 @@
 // BgpSpeaker.reconfigure with the real Rib (sessions scripted, no kernel, no root): a policy
-// change reaches routes already received, a bad policy leaves everything as it was, and
-// stop({ graceful }) reaches every session.
+// change reaches routes already received, a bad policy leaves everything as it was,
+// stop({ graceful }) reaches every session, and a stop during a reconfigure starts nothing new.
 import assert from 'node:assert/strict';
 import { parseSpeakerConfig, type SpeakerConfig } from '../../bgp/config/index.js';
 import { fromConfigPolicies } from '../../bgp/policy/index.js';
@@ -142,5 +142,44 @@ describe('bgp/speaker reconfigure: policies', () => {
     const { speaker, stops } = await startWith(cfg);
     await speaker.stop({ graceful: true });
     assert.deepEqual(stops, [{ peer: 'tor', graceful: false }]);
+  });
+
+  it('a stop while reconfigure waits for old sessions to close starts no new session', async () => {
+    const rib = new Rib({ routerId: '192.0.2.1', localAs: 65001 });
+    let release = (): void => {};
+    const closing = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const started: string[] = [];
+    const factory: SessionFactory = (peer) => {
+      started.push(peer.name);
+      return {
+        status: (): PeerStatus => ({
+          name: peer.name,
+          address: peer.address,
+          as: peer.as,
+          state: 'Idle',
+          prefixesReceived: 0,
+          prefixesAccepted: 0,
+          prefixesAdvertised: 0,
+        }),
+        stop: () => closing,
+      };
+    };
+    const first = policyConfig(ACCEPT_ALL);
+    const speaker = await BgpSpeaker.start({ config: first, rib, createSession: factory });
+    const next: SpeakerConfig = {
+      ...first,
+      peers: [
+        { ...first.peers[0]!, holdTime: 30, keepaliveTime: 10 },
+        { ...first.peers[0]!, name: 'new', address: '192.0.2.9' },
+      ],
+    };
+    const reconfiguring = speaker.reconfigure(next);
+    const stopping = speaker.stop();
+    release();
+    await Promise.all([reconfiguring, stopping]);
+    assert.deepEqual(started, ['tor'], 'neither the changed nor the added peer was started after stop');
+    assert.deepEqual(speaker.peers(), []);
   });
 });
