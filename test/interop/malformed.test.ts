@@ -36,10 +36,11 @@ type Outcome =
   | { readonly kind: 'withdraw' }
   /** The route stays; `check` says what of the malformed UPDATE's attributes it kept. */
   | { readonly kind: 'discard'; readonly check: (path: Path) => void }
-  | { readonly kind: 'reset'; readonly code: number; readonly subcode: number };
+  /** `data`: the NOTIFICATION data RFC 4271 6.1 prescribes, as hex. */
+  | { readonly kind: 'reset'; readonly code: number; readonly subcode: number; readonly data: string };
 
 const withdraw: Outcome = { kind: 'withdraw' };
-const reset = (code: number, subcode: number): Outcome => ({ kind: 'reset', code, subcode });
+const reset = (code: number, subcode: number, data = ''): Outcome => ({ kind: 'reset', code, subcode, data });
 
 /** Discard cases announce MED 2 with the bad attribute (MED 1 before), so the update is seen. */
 const discard = (check: (path: Path) => void): Outcome => ({
@@ -219,7 +220,7 @@ const RAW_CASES: readonly RawCase[] = [
       b.writeUInt16BE(18, 16);
       return b;
     },
-    outcome: reset(1, 2),
+    outcome: reset(1, 2, '0012'),
   },
   {
     name: 'header type 9 (1/3)',
@@ -228,7 +229,7 @@ const RAW_CASES: readonly RawCase[] = [
       b[18] = 9;
       return b;
     },
-    outcome: reset(1, 3),
+    outcome: reset(1, 3, '09'),
   },
   {
     name: 'NLRI prefix length 33 (7606 5.3: 3/10)',
@@ -431,7 +432,10 @@ describe('bgp malformed UPDATEs: ExaBGP and a raw peer against our speaker (root
         raw.send(c.craft(valid));
         if (c.outcome.kind === 'reset') {
           const n = await raw.notification();
-          assert.deepEqual([n.code, n.subcode], [c.outcome.code, c.outcome.subcode]);
+          assert.deepEqual(
+            [n.code, n.subcode, n.data.toString('hex')],
+            [c.outcome.code, c.outcome.subcode, c.outcome.data],
+          );
           // The session is gone, and with it the route it carried.
           await waitFor(`${prefix} gone with the session`, 5000, () =>
             speaker().rib.bestPath(prefix) === undefined ? true : undefined,
