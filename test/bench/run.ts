@@ -1,10 +1,11 @@
 // `npm run bench`: runs every registered section (or those named on the command line) and
 // prints their tables. Add a section by implementing BenchSection and listing it here.
+import { bgpSection } from './bgp.js';
 import { cniSection } from './cni.js';
 import { policySection } from './policy.js';
 import { type BenchSection, formatBenchTable } from './section.js';
 
-const SECTIONS: readonly BenchSection[] = [cniSection, policySection];
+const SECTIONS: readonly BenchSection[] = [cniSection, policySection, bgpSection];
 
 async function main(): Promise<void> {
   const wanted = process.argv.slice(2);

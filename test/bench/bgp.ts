@@ -1,0 +1,344 @@
+// BGP benchmark (issue #4), all on one set of namespaces (test/bench/bgp-lab.ts):
+// - send: Trellis, BIRD and GoBGP in turn, each holding the same 100,000 /32s, wait passively;
+//   FRR bgpd (no zebra) enables its neighbour and dials; time until FRR's summary shows
+//   pfxRcd 100,000 (polled back to back, at least 50 ms apart);
+// - learn: a BIRD feeder enables its session to Trellis (kernel sync on) or to a BIRD with a
+//   kernel protocol; time until the learner's FIB holds 100,000 more prefixes; beside it
+//   `ip -batch` adding the same routes into a fresh namespace;
+// - VmRSS and VmHWM of each speaker process while it holds the table.
+// TRELLIS_BENCH_REPEAT=N repeats everything and reports medians; TRELLIS_BENCH_CPU_PROF=DIR runs
+// our speaker under `node --cpu-prof` and leaves the profiles there.
+import { execFile } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { isRoot } from '../../src/lab/index.js';
+import {
+  BgpBenchLab,
+  benchPrefixes,
+  type Daemon,
+  fibPrefixes,
+  LEARNER_AS,
+  LINKS,
+  type Memory,
+  memoryOf,
+  RECEIVER_AS,
+  SENDER_AS,
+} from './bgp-lab.js';
+import type { BenchSection, BenchTable } from './section.js';
+
+const run = promisify(execFile);
+
+const ROUTES = 100_000;
+const FRR_POLL_MS = 50;
+const FIB_POLL_MS = 20;
+const CONVERGE_TIMEOUT_MS = 120_000;
+
+export const bgpSection: BenchSection = { name: 'bgp', run: runBgpBench };
+
+type Sender = 'trellis' | 'bird' | 'gobgp';
+const SENDERS: readonly Sender[] = ['trellis', 'bird', 'gobgp'];
+type Learner = 'trellis' | 'bird';
+
+interface SendRun {
+  /** Process start until it holds the table (config parse; GoBGP: `mrt inject` too). */
+  readonly readyMs: number;
+  readonly establishedMs: number;
+  readonly allMs: number;
+  readonly memory: Memory;
+}
+
+interface LearnRun {
+  readonly allMs: number;
+  readonly memory: Memory;
+}
+
+interface Round {
+  readonly send: Readonly<Record<Sender, SendRun>>;
+  readonly learn: Readonly<Record<Learner, LearnRun>>;
+  readonly ipBatchMs: number;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Milliseconds from `since` until `probe` holds, probing back to back but at most every
+ * `intervalMs`; the time taken is when the probe that saw it returned.
+ */
+async function elapsedUntil(
+  what: string,
+  since: number,
+  intervalMs: number,
+  probe: () => boolean | Promise<boolean>,
+): Promise<number> {
+  for (;;) {
+    const started = performance.now();
+    if (await probe()) return performance.now() - since;
+    if (performance.now() - since > CONVERGE_TIMEOUT_MS) throw new Error(`timeout waiting for ${what}`);
+    await sleep(Math.max(0, intervalMs - (performance.now() - started)));
+  }
+}
+
+function cpuProfArgs(role: string): string[] {
+  const dir = process.env.TRELLIS_BENCH_CPU_PROF;
+  return dir === undefined
+    ? []
+    : ['--cpu-prof', '--cpu-prof-dir', dir, '--cpu-prof-name', `${role}.cpuprofile`];
+}
+
+async function startSender(bench: BgpBenchLab, sender: Sender, prefixes: readonly string[]): Promise<Daemon> {
+  const routerId = LINKS.send.near;
+  switch (sender) {
+    case 'trellis':
+      return bench.startTrellis({
+        role: 'trellis-send',
+        ns: 'snd',
+        routerId,
+        localAs: SENDER_AS,
+        peer: { address: LINKS.send.far, as: RECEIVER_AS },
+        kernel: false,
+        announcements: prefixes,
+        nodeArgs: cpuProfArgs('send'),
+      });
+    case 'bird': {
+      const bird = await bench.startBird({
+        role: 'bird-send',
+        ns: 'snd',
+        routerId,
+        localAs: SENDER_AS,
+        sessions: [{ name: 'to_frr', link: 'send', peerAs: RECEIVER_AS, disabled: false }],
+        passive: true,
+        statics: prefixes,
+      });
+      await elapsedUntil(
+        'BIRD holding the table',
+        0,
+        FRR_POLL_MS,
+        async () => (await bench.birdRoutes(bird)) >= ROUTES,
+      );
+      return bird;
+    }
+    case 'gobgp':
+      return bench.startGobgpSender(prefixes);
+  }
+}
+
+async function measureSend(
+  bench: BgpBenchLab,
+  sender: Sender,
+  prefixes: readonly string[],
+): Promise<SendRun> {
+  const frr = await bench.startFrrReceiver();
+  try {
+    const start = performance.now();
+    const daemon = await startSender(bench, sender, prefixes);
+    try {
+      const readyMs = performance.now() - start;
+      const enabled = performance.now();
+      await bench.frrEnable(frr);
+      let establishedMs: number | undefined;
+      const allMs = await elapsedUntil(`FRR holding ${sender}'s table`, enabled, FRR_POLL_MS, async () => {
+        const peer = await bench.frrPeer(frr);
+        if (establishedMs === undefined && peer.state === 'Established')
+          establishedMs = performance.now() - enabled;
+        return peer.pfxRcd >= ROUTES;
+      });
+      return { readyMs, establishedMs: establishedMs ?? allMs, allMs, memory: memoryOf(daemon.proc.pid) };
+    } finally {
+      await bench.stop(daemon);
+    }
+  } finally {
+    await bench.stop(frr);
+  }
+}
+
+/** BIRD in 'snd' with the table and one disabled session per learner. */
+function startFeeder(bench: BgpBenchLab, prefixes: readonly string[]): Promise<Daemon> {
+  return bench.startBird({
+    role: 'bird-feed',
+    ns: 'snd',
+    routerId: LINKS.send.near,
+    localAs: SENDER_AS,
+    sessions: [
+      { name: 'to_trellis', link: 'learnTrellis', peerAs: LEARNER_AS, disabled: true },
+      { name: 'to_bird', link: 'learnBird', peerAs: LEARNER_AS, disabled: true },
+    ],
+    passive: false,
+    statics: prefixes,
+  });
+}
+
+function startLearner(bench: BgpBenchLab, learner: Learner): Promise<Daemon> {
+  const link = learner === 'trellis' ? LINKS.learnTrellis : LINKS.learnBird;
+  if (learner === 'trellis') {
+    return bench.startTrellis({
+      role: 'trellis-learn',
+      ns: link.ns,
+      routerId: link.far,
+      localAs: LEARNER_AS,
+      peer: { address: link.near, as: SENDER_AS },
+      kernel: true,
+      announcements: [],
+      nodeArgs: cpuProfArgs('learn'),
+    });
+  }
+  return bench.startBird({
+    role: 'bird-learn',
+    ns: link.ns,
+    routerId: link.far,
+    localAs: LEARNER_AS,
+    sessions: [{ name: 'feeder', link: 'learnBird', peerAs: SENDER_AS, disabled: false }],
+    passive: true,
+    kernel: true,
+  });
+}
+
+async function measureLearn(bench: BgpBenchLab, feeder: Daemon, learner: Learner): Promise<LearnRun> {
+  const daemon = await startLearner(bench, learner);
+  const protocol = learner === 'trellis' ? 'to_trellis' : 'to_bird';
+  try {
+    const before = fibPrefixes(daemon.proc.pid);
+    const enabled = performance.now();
+    await bench.birdc(feeder, 'enable', protocol);
+    const allMs = await elapsedUntil(
+      `${learner}'s FIB holding the table`,
+      enabled,
+      FIB_POLL_MS,
+      () => fibPrefixes(daemon.proc.pid) >= before + ROUTES,
+    );
+    const memory = memoryOf(daemon.proc.pid);
+    await bench.birdc(feeder, 'disable', protocol);
+    return { allMs, memory };
+  } finally {
+    await bench.stop(daemon);
+  }
+}
+
+/** `ip -batch` adding the table into 'ipb' (fresh: nothing but its link), the way a shell-out speaker would. */
+async function measureIpBatch(bench: BgpBenchLab, prefixes: readonly string[]): Promise<number> {
+  const file = join(bench.dir, 'routes.batch');
+  writeFileSync(
+    file,
+    prefixes.map((p) => `route add ${p} via ${LINKS.ipBatch.near} proto 46 metric 20\n`).join(''),
+  );
+  const ns = bench.lab.nsName(LINKS.ipBatch.ns);
+  const start = performance.now();
+  await run('ip', ['-n', ns, '-batch', file]);
+  const ms = performance.now() - start;
+  await run('ip', ['-n', ns, 'route', 'flush', 'proto', '46']);
+  return ms;
+}
+
+async function measureRound(bench: BgpBenchLab, prefixes: readonly string[]): Promise<Round> {
+  const send = {} as Record<Sender, SendRun>;
+  for (const sender of SENDERS) send[sender] = await measureSend(bench, sender, prefixes);
+  const feeder = await startFeeder(bench, prefixes);
+  try {
+    const trellis = await measureLearn(bench, feeder, 'trellis');
+    const bird = await measureLearn(bench, feeder, 'bird');
+    return { send, learn: { trellis, bird }, ipBatchMs: await measureIpBatch(bench, prefixes) };
+  } finally {
+    await bench.stop(feeder);
+  }
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+const ms = (n: number) => n.toFixed(0);
+const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(1);
+const ratio = (a: number, b: number) => (a / b).toFixed(2);
+
+export function bgpTable(rounds: readonly Round[]): BenchTable {
+  const m = (pick: (r: Round) => number) => median(rounds.map(pick));
+  const row = (
+    label: string,
+    format: (n: number) => string,
+    pick: Partial<Record<Sender | 'ipBatch', (r: Round) => number>>,
+  ): string[] => {
+    const v = (k: Sender | 'ipBatch') => (pick[k] === undefined ? undefined : m(pick[k]));
+    const [trellis, bird, gobgp, ipBatch] = [v('trellis'), v('bird'), v('gobgp'), v('ipBatch')];
+    const cell = (n: number | undefined) => (n === undefined ? '-' : format(n));
+    const rel = (n: number | undefined) =>
+      trellis === undefined || n === undefined ? '-' : ratio(trellis, n);
+    return [label, cell(trellis), cell(bird), cell(gobgp), cell(ipBatch), rel(bird), rel(gobgp)];
+  };
+  const send = (f: (s: SendRun) => number) =>
+    Object.fromEntries(SENDERS.map((s) => [s, (r: Round) => f(r.send[s])]));
+  return {
+    title: `BGP: ${ROUTES.toLocaleString('en')} IPv4 /32s (median of ${rounds.length})`,
+    columns: ['measure', 'Trellis', 'BIRD', 'GoBGP', 'ip -batch', 'T/BIRD', 'T/GoBGP'],
+    rows: [
+      row(
+        'send: enable -> FRR holds all (ms)',
+        ms,
+        send((s) => s.allMs),
+      ),
+      row(
+        '  of which enable -> Established (ms)',
+        ms,
+        send((s) => s.establishedMs),
+      ),
+      row(
+        '  Established -> FRR holds all (ms)',
+        ms,
+        send((s) => s.allMs - s.establishedMs),
+      ),
+      row(
+        'sender VmRSS holding the table (MiB)',
+        mib,
+        send((s) => s.memory.rss),
+      ),
+      row(
+        'sender VmHWM (MiB)',
+        mib,
+        send((s) => s.memory.hwm),
+      ),
+      row(
+        'sender start -> holding the table (ms)',
+        ms,
+        send((s) => s.readyMs),
+      ),
+      row('learn from BIRD: enable -> all in FIB (ms)', ms, {
+        trellis: (r) => r.learn.trellis.allMs,
+        bird: (r) => r.learn.bird.allMs,
+        ipBatch: (r) => r.ipBatchMs,
+      }),
+      row('learner VmRSS holding the table (MiB)', mib, {
+        trellis: (r) => r.learn.trellis.memory.rss,
+        bird: (r) => r.learn.bird.memory.rss,
+      }),
+      row('learner VmHWM (MiB)', mib, {
+        trellis: (r) => r.learn.trellis.memory.hwm,
+        bird: (r) => r.learn.bird.memory.hwm,
+      }),
+    ],
+    notes: [
+      'send: the sender waits passively holding the table; FRR 8.4 bgpd -Z (no zebra, no kernel)',
+      `  enables its neighbour and dials; its summary json is polled every >= ${FRR_POLL_MS} ms.`,
+      'learn: BIRD 2 (static table) enables its session; the learner is Trellis (kernel sync,',
+      `  proto 46) or BIRD (kernel protocol, export all); FIB prefixes polled every ${FIB_POLL_MS} ms`,
+      '  from /proc/PID/net/fib_triestat. ip -batch: the same routes into a namespace holding none.',
+      'GoBGP sender start includes `gobgp mrt inject` of the table. Target (issue #4): Trellis',
+      '  within 1.5x of BIRD and ahead of GoBGP.',
+    ],
+  };
+}
+
+async function runBgpBench(): Promise<BenchTable[]> {
+  if (!isRoot()) throw new Error('the bgp benchmark needs root (network namespaces)');
+  const repeat = Number(process.env.TRELLIS_BENCH_REPEAT ?? '1');
+  if (!Number.isInteger(repeat) || repeat < 1) throw new RangeError(`TRELLIS_BENCH_REPEAT must be >= 1`);
+  const prefixes = benchPrefixes(ROUTES);
+  const bench = await BgpBenchLab.create();
+  try {
+    const rounds: Round[] = [];
+    for (let i = 0; i < repeat; i++) rounds.push(await measureRound(bench, prefixes));
+    return [bgpTable(rounds)];
+  } finally {
+    await bench.teardown();
+  }
+}
