@@ -10,6 +10,7 @@ import { AGENT_HTTP_PORT, type DemoReport, formatReport, labTeardown, labUp } fr
 import { requireRoot } from '../../src/lab/index.js';
 import { listNamespaces } from '../../src/lab/teardown.js';
 import { silentLogger } from '../../src/log.js';
+import { processesUsing } from './processes.js';
 
 describe('trellis lab up (root): the main job', function () {
   this.timeout(120_000);
@@ -75,8 +76,10 @@ describe('trellis lab up (root): the main job', function () {
     }
   });
 
-  it('tears down every namespace and agent', async () => {
+  it('tears down every namespace, agent and FRR daemon', async () => {
+    assert.ok(processesUsing(join(dir, 'tor')).length >= 2, 'zebra and bgpd were running');
     await labTeardown(dir, prefix);
+    assert.deepEqual(processesUsing(dir), []);
     assert.deepEqual(
       listNamespaces().filter((ns) => ns.startsWith(`${prefix}-`)),
       [],

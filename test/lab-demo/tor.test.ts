@@ -3,12 +3,12 @@
 // node has a host-gw (proto 45) route to another node's block, and with bgpd stopped the routes
 // are withdrawn everywhere and the pods cannot reach each other until it is back.
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
 import { type BgpView, type NodeBlock, nodeBlocks, waitForBgp } from '../../agent/lab/bgp-view.js';
 import { type AddedPod, Cluster, type ClusterNode, DEFAULT_TOR } from '../../agent/lab/cluster.js';
 import { runCommand } from '../../src/lab/commands.js';
 import { requireRoot } from '../../src/lab/index.js';
 import { listNamespaces } from '../../src/lab/teardown.js';
+import { processesUsing } from './processes.js';
 
 const IPAM = { assignIPv4: true, assignIPv6: true };
 const FABRIC = { v4: '10.248.0', v6: 'fd00:248::' };
@@ -33,20 +33,6 @@ async function until(what: string, timeoutMs: number, done: () => Promise<boolea
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 100));
   }
-}
-
-/** Processes whose command line names `dir` (the cluster's FRR daemons and agents). */
-function processesUsing(dir: string): string[] {
-  return readdirSync('/proc')
-    .filter((p) => /^\d+$/.test(p))
-    .flatMap((pid) => {
-      try {
-        const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
-        return cmdline.includes(dir) ? [`${pid} ${cmdline}`] : [];
-      } catch {
-        return [];
-      }
-    });
 }
 
 describe('lab ToR (root): pods reach each other across nodes through routes learned over BGP', function () {
