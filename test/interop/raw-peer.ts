@@ -12,6 +12,7 @@ import {
   INITIAL_OPTIONS,
   MessageReader,
   type NotificationMessage,
+  openAsField,
   type UpdateMessage,
 } from '../../bgp/codec/index.js';
 import { connectBgp } from '../../bgp/transport/index.js';
@@ -65,7 +66,7 @@ export class RawPeer {
         encodeMessage(
           {
             type: 'open',
-            myAs: o.as <= 0xffff ? o.as : 23456,
+            myAs: openAsField(o.as),
             holdTime: 0,
             bgpId: o.routerId,
             capabilities: [
@@ -103,9 +104,10 @@ export class RawPeer {
 
   /** Resolves with the NOTIFICATION our side sends; rejects if none arrives in time. */
   notification(timeoutMs = 5000): Promise<NotificationMessage> {
-    return waitFor('a NOTIFICATION from our side', timeoutMs, () =>
-      this.received.find((m): m is NotificationMessage => m.type === 'notification'),
-    );
+    return waitFor('a NOTIFICATION from our side', timeoutMs, () => {
+      if (this.decodeError !== undefined) throw this.decodeError;
+      return this.received.find((m): m is NotificationMessage => m.type === 'notification');
+    });
   }
 
   close(): void {
