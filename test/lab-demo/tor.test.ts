@@ -3,6 +3,9 @@
 // node has a host-gw (proto 45) route to another node's block, and with bgpd stopped the routes
 // are withdrawn everywhere and the pods cannot reach each other until it is back.
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { type BgpView, type NodeBlock, nodeBlocks, waitForBgp } from '../../agent/lab/bgp-view.js';
 import { type AddedPod, Cluster, type ClusterNode, DEFAULT_TOR } from '../../agent/lab/cluster.js';
 import { runCommand } from '../../src/lab/commands.js';
@@ -172,5 +175,34 @@ describe('lab ToR (root): pods reach each other across nodes through routes lear
       listNamespaces().filter((ns) => ns.startsWith(`${prefix}-`)),
       [],
     );
+  });
+});
+
+describe('lab ToR (root): a cluster that fails to start', function () {
+  this.timeout(60_000);
+
+  it('leaves no FRR daemon, agent, namespace or directory behind', async function () {
+    requireRoot(this);
+    const prefix = `tf${process.pid.toString(36)}`.slice(0, 8);
+    const dir = join(tmpdir(), `trellis-tor-fail-${process.pid}`);
+    // The agents refuse an unknown flag, after the ToR is already running.
+    await assert.rejects(
+      Cluster.start({
+        nodes: 1,
+        pools: [{ name: 'tor-v4', cidr: '10.244.0.0/16' }],
+        prefix,
+        dir,
+        fabric: FABRIC,
+        tor: DEFAULT_TOR,
+        agentArgs: ['--no-such-flag'],
+      }),
+      /exited before listening/,
+    );
+    assert.deepEqual(processesUsing(dir), []);
+    assert.deepEqual(
+      listNamespaces().filter((ns) => ns.startsWith(`${prefix}-`)),
+      [],
+    );
+    assert.equal(existsSync(dir), false);
   });
 });
