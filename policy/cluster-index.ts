@@ -4,7 +4,7 @@
 import type { Family } from './cidr.js';
 import { type ContainerPort, type LabelSelector, type Labels, NAMESPACE_NAME_LABEL } from './model.js';
 import type { PodAddress } from './pod-address.js';
-import { compileSelector } from './selector.js';
+import { canonicalSelector, compileSelector } from './selector.js';
 
 /** A validated pod as the compiler uses it. Never mutated once built. */
 export interface PodInfo {
@@ -25,6 +25,15 @@ export interface PodScope {
   pods: LabelSelector;
 }
 
+/** Canonical text of a scope: equal for scopes that select the same pods. */
+export function scopeKey(scope: PodScope): string {
+  const ns =
+    'name' in scope.namespaces
+      ? `ns:${scope.namespaces.name}`
+      : `nssel:${canonicalSelector(scope.namespaces.selector)}`;
+  return `${ns}|${canonicalSelector(scope.pods)}`;
+}
+
 export function addressesOf(pod: PodInfo, family: Family): PodAddress[] {
   return pod.addresses.filter((a) => a.family === family);
 }
@@ -35,6 +44,11 @@ export class ClusterIndex {
   readonly #podsByNamespace = new Map<string, Set<PodInfo>>();
   /** namespace -> `key=value` -> pods carrying that label. */
   readonly #podsByLabel = new Map<string, Map<string, Set<PodInfo>>>();
+  /**
+   * podsInScope results by scope key since the last change: the sets of both families and the
+   * named-port sets query the same scopes.
+   */
+  readonly #inScope = new Map<string, readonly PodInfo[]>();
 
   /** A namespace without a Namespace object still has its name label (pods may reference it). */
   namespaceLabels(namespace: string): Labels {
@@ -42,11 +56,13 @@ export class ClusterIndex {
   }
 
   setNamespace(name: string, labels: Labels | undefined): void {
+    this.#inScope.clear();
     if (labels === undefined) this.#namespaceLabels.delete(name);
     else this.#namespaceLabels.set(name, { ...labels, [NAMESPACE_NAME_LABEL]: name });
   }
 
   addPod(pod: PodInfo): void {
+    this.#inScope.clear();
     let inNamespace = this.#podsByNamespace.get(pod.namespace);
     if (inNamespace === undefined) {
       inNamespace = new Set();
@@ -67,6 +83,7 @@ export class ClusterIndex {
   }
 
   removePod(pod: PodInfo): void {
+    this.#inScope.clear();
     const inNamespace = this.#podsByNamespace.get(pod.namespace);
     if (inNamespace === undefined || !inNamespace.delete(pod)) return;
     const byLabel = this.#podsByLabel.get(pod.namespace)!;
@@ -96,7 +113,17 @@ export class ClusterIndex {
   }
 
   /** The pods `scope` selects, in no particular order. */
-  podsInScope(scope: PodScope): PodInfo[] {
+  podsInScope(scope: PodScope): readonly PodInfo[] {
+    const key = scopeKey(scope);
+    let found = this.#inScope.get(key);
+    if (found === undefined) {
+      found = this.#findInScope(scope);
+      this.#inScope.set(key, found);
+    }
+    return found;
+  }
+
+  #findInScope(scope: PodScope): PodInfo[] {
     const namespaces =
       'name' in scope.namespaces
         ? [scope.namespaces.name]

@@ -260,6 +260,15 @@ export class IncrementalPolicyCompiler {
       pod?.hostInterface === undefined
         ? []
         : selectingPolicies(this.#policiesByNamespace.get(pod.namespace), pod.labels);
+    // Which policies apply per direction does not depend on the family.
+    const applying: Record<Direction, PolicyEntry[]> = {
+      ingress: selecting.filter((e) => e.types.includes(POLICY_TYPE.ingress)),
+      egress: selecting.filter((e) => e.types.includes(POLICY_TYPE.egress)),
+    };
+    const names = {
+      ingress: applying.ingress.map((e) => e.name),
+      egress: applying.egress.map((e) => e.name),
+    };
     for (const family of FAMILIES) {
       const memory = this.#families[family];
       const previous = memory.endpoints.get(id);
@@ -269,12 +278,13 @@ export class IncrementalPolicyCompiler {
         if (memory.endpoints.delete(id)) memory.reorder = true;
         continue;
       }
-      const applying = { ingress: [] as string[], egress: [] as string[] };
       const direction = (d: Direction): EndpointDirectionIR => {
-        const entries = selecting.filter((e) => e.types.includes(POLICY_TYPE[d]));
-        applying[d] = entries.map((e) => e.name);
-        const ids = entries.flatMap((e) => chainOf(e, family, d)?.id ?? []);
-        return { isolated: entries.length > 0, policyChains: [...new Set(ids)] };
+        const ids: string[] = [];
+        for (const e of applying[d]) {
+          const chainId = chainOf(e, family, d)?.id;
+          if (chainId !== undefined && !ids.includes(chainId)) ids.push(chainId);
+        }
+        return { isolated: applying[d].length > 0, policyChains: ids };
       };
       let ir: EndpointIR = {
         iface: pod.hostInterface,
@@ -287,7 +297,7 @@ export class IncrementalPolicyCompiler {
       if (previous !== undefined && sameData(previous.ir, ir)) ir = previous.ir;
       if (previous?.ir.iface !== ir.iface) memory.reorder = true;
       if (previous?.ir !== ir) memory.replaced = true;
-      const state: EndpointState = { ir, applying };
+      const state: EndpointState = { ir, applying: names };
       memory.endpoints.set(id, state);
       countUsage(memory, state, 1);
     }
@@ -411,8 +421,13 @@ function countUsage(memory: FamilyMemory, state: EndpointState, delta: 1 | -1): 
   }
 }
 
+const CHAIN_KEYS: Record<Family, Record<Direction, string>> = {
+  4: { ingress: '4ingress', egress: '4egress' },
+  6: { ingress: '6ingress', egress: '6egress' },
+};
+
 function chainOf(entry: PolicyEntry, family: Family, direction: Direction): PolicyChainDef | undefined {
-  const key = `${family}${direction}`;
+  const key = CHAIN_KEYS[family][direction];
   if (!entry.chains.has(key)) entry.chains.set(key, compilePolicyChain(entry.policy, family, direction));
   return entry.chains.get(key);
 }

@@ -11,7 +11,7 @@ import {
   parseCidr,
   storableCidrs,
 } from './cidr.js';
-import { addressesOf, type ClusterIndex, type PodInfo, type PodScope } from './cluster-index.js';
+import { addressesOf, type ClusterIndex, type PodInfo, type PodScope, scopeKey } from './cluster-index.js';
 import { shortHash } from './hash.js';
 import type { Direction, IpSetType, RuleIR, SetMember } from './ir.js';
 import type {
@@ -23,7 +23,6 @@ import type {
   Protocol,
 } from './model.js';
 import type { PodAddress } from './pod-address.js';
-import { canonicalSelector } from './selector.js';
 
 type NetDef = { kind: 'net'; cidr: Cidr; except: Cidr[] };
 type PeerDef = { kind: 'pods'; scope: PodScope } | NetDef;
@@ -163,14 +162,6 @@ function parseNetDef(block: IPBlock): NetDef {
     cidr,
     except: except.filter((e, i) => i === 0 || compareCidrs(e, except[i - 1]!) !== 0),
   };
-}
-
-function scopeKey(scope: PodScope): string {
-  const ns =
-    'name' in scope.namespaces
-      ? `ns:${scope.namespaces.name}`
-      : `nssel:${canonicalSelector(scope.namespaces.selector)}`;
-  return `${ns}|${canonicalSelector(scope.pods)}`;
 }
 
 function netKey(net: NetDef): string {

@@ -40,7 +40,11 @@ export function compileSelector(selector: LabelSelector): CompiledSelector {
     values: new Set(r.values ?? []),
   }));
   const result: CompiledSelector = {
-    matches: (labels) => prepared.every((r) => requirementMatches(r, labels)),
+    matches: (labels) => {
+      // A plain loop: called for every candidate pod, often before the JIT has optimized it.
+      for (let i = 0; i < prepared.length; i++) if (!requirementMatches(prepared[i]!, labels)) return false;
+      return true;
+    },
     required: prepared.filter((r) => r.operator === 'In'),
   };
   compiled.set(selector, result);
