@@ -28,4 +28,6 @@ export const kubernetesKinds: readonly KindInfo[] = [
   ]),
   kind('networking.k8s.io/v1', 'NetworkPolicy', 'networkpolicies', ['netpol'], true),
   kind('v1', 'Node', 'nodes', ['no'], false),
+  // BGPPeer.spec.password.secretKeyRef names one; the agent only reads it.
+  kind('v1', 'Secret', 'secrets', [], true),
 ];

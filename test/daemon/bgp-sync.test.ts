@@ -175,7 +175,7 @@ describe('agent BgpSync (fake speaker, file datastore)', () => {
     );
   });
 
-  it('a ToR BGPPeer with a password file; a bad peer is skipped with its field named, the rest run', async () => {
+  it('ToR BGPPeers with a password file and from a Secret; a bad peer is skipped with its field named, the rest run', async () => {
     const secretFile = join(dir, 'tor-password');
     writeFileSync(secretFile, 's3cret\n');
     await store.create(
@@ -191,6 +191,19 @@ describe('agent BgpSync (fake speaker, file datastore)', () => {
         password: { secretKeyRef: { name: 'bgp', key: 'pw' } },
       }),
     );
+    await store.create({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'bgp-rack1', namespace: 'trellis-system' },
+      data: { pw: Buffer.from('from-a-secret').toString('base64') },
+    });
+    await store.create(
+      peer('tor-secret', {
+        peerIP: '10.252.0.6',
+        asNumber: 65100,
+        password: { secretKeyRef: { name: 'bgp-rack1', namespace: 'trellis-system', key: 'pw' } },
+      }),
+    );
     // Valid as a resource, refused by the speaker: hold 3 s under the cluster's 30 s keepalive.
     await store.create(peer('short-hold', { peerIP: '10.252.0.4', asNumber: 65100, holdTime: 3 }));
     await store.create(peer('other-node', { peerIP: '10.252.0.5', asNumber: 65100, node: 'n2' }));
@@ -198,9 +211,10 @@ describe('agent BgpSync (fake speaker, file datastore)', () => {
     const cfg = speakers.started[0]!;
     assert.deepEqual(
       cfg.peers.map((p) => p.name),
-      ['n2-ipv4', 'tor'],
+      ['n2-ipv4', 'tor', 'tor-secret'],
     );
     assert.equal(cfg.peers.find((p) => p.name === 'tor')!.password, 's3cret');
+    assert.equal(cfg.peers.find((p) => p.name === 'tor-secret')!.password, 'from-a-secret');
     const skipped = new Map(
       logs.filter((l) => l.msg === 'invalid BGP peer skipped').map((l) => [l.peer, l.error ?? '']),
     );

@@ -34,6 +34,20 @@ describe('KubernetesDatastore (API server stand-in): CRUD and typed errors', () 
     assert.equal(await ds.get('Pod', 'web', 'other'), undefined);
   });
 
+  it('reads a Secret at /api/v1/namespaces/NS/secrets/NAME (BGPPeer passwords)', async () => {
+    const server = await fx.server();
+    const ds = fx.store(server);
+    const secret = {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'bgp', namespace: 'trellis-system' },
+    };
+    await ds.create({ ...secret, data: { pw: 'czNjcmV0' } } as Resource);
+    const got = await ds.get<Resource & { data?: Record<string, string> }>('Secret', 'bgp', 'trellis-system');
+    assert.equal(got?.data?.pw, 'czNjcmV0');
+    assert.equal(await ds.get('Secret', 'bgp', 'default'), undefined);
+  });
+
   it('our kinds are validated and defaulted on write, like the embedded store with validateResource', async () => {
     const ds = fx.store(await fx.server());
     const p = await ds.create(pool('p', '10.0.0.0/16'));
@@ -102,7 +116,7 @@ describe('KubernetesDatastore (API server stand-in): CRUD and typed errors', () 
       { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'a', namespace: 'bad_ns' } },
       { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'a' } },
       { kind: 'Pod', metadata: { name: 'a' } },
-      { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'a', namespace: 'default' } },
+      { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'a', namespace: 'default' } },
       { ...pod('a'), metadata: { name: 'a', namespace: 'default', resourceVersion: '7' } },
     ];
     for (const b of bad) await assert.rejects(ds.create(b as Resource), reason('Invalid'), JSON.stringify(b));
@@ -113,7 +127,7 @@ describe('KubernetesDatastore (API server stand-in): CRUD and typed errors', () 
     );
     await assert.rejects(ds.get('Pod', 'A'), reason('Invalid'));
     await assert.rejects(ds.list('no-kind'), reason('Invalid'));
-    assert.throws(() => ds.watch('Secret', {}, { onEvent: () => {} }), reason('Invalid'));
+    assert.throws(() => ds.watch('ConfigMap', {}, { onEvent: () => {} }), reason('Invalid'));
     assert.equal(server.resourceVersion, '1');
     assert.equal(server.counts.create, 1);
   });
