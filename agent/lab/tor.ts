@@ -60,6 +60,8 @@ export interface TorRoute {
   /** Global next-hop addresses (an IPv6 path's link-local one left out). */
   nextHops: string[];
   asPath: number[];
+  /** Kept while its peer restarts (graceful restart, RFC 4724) until it re-sends it. */
+  stale: boolean;
 }
 
 /** One BGP session of the ToR. */
@@ -111,6 +113,7 @@ export function parseTorRoutes(text: string): TorRoute[] {
         .split(' ')
         .filter((a) => a !== '')
         .map(Number),
+      stale: best['stale'] === true,
     });
   }
   return out.sort((a, b) => a.prefix.localeCompare(b.prefix));

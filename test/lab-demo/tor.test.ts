@@ -1,7 +1,8 @@
 // The lab's ToR end to end: FRR in the fabric namespace peers with every node's agent (--bgp),
 // and routes between nodes come from BGP alone. The proof is negative as well as positive: no
 // node has a host-gw (proto 45) route to another node's block, and with bgpd stopped the routes
-// are withdrawn everywhere and the pods cannot reach each other until it is back.
+// are withdrawn everywhere and the pods cannot reach each other until it is back. An agent
+// restart, by contrast, must not cut its pods off: the ToR keeps its blocks (graceful restart).
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -143,6 +144,30 @@ describe('lab ToR (root): pods reach each other across nodes through routes lear
       assert.ok(await ping(from, to.ipv4 ?? ''), `${from.ns} -> ${to.ipv4}`);
       assert.ok(await ping(from, to.ipv6 ?? ''), `${from.ns} -> ${to.ipv6}`);
     }
+  });
+
+  it('an agent restart keeps its blocks on the ToR (stale, graceful restart) and its pods reachable', async () => {
+    const [a, b] = pods as [AddedPod, AddedPod];
+    const tor = c().tor;
+    assert.ok(tor);
+    const n2 = c().node(b.node.name);
+    const n2Blocks = blocks.filter((x) => x.node === n2.name).map((x) => x.cidr);
+    const torRoutes = async () => [...(await tor.routes('ipv4')), ...(await tor.routes('ipv6'))];
+    await c().stopAgent(n2);
+    await until(`${n2.name}'s blocks stale on the ToR`, 15_000, async () => {
+      const stale = (await torRoutes()).filter((r) => r.stale).map((r) => r.prefix);
+      return n2Blocks.every((x) => stale.includes(x));
+    });
+    assert.ok(await ping(a, b.ipv4 ?? ''), 'IPv4 while the agent is down');
+    assert.ok(await ping(a, b.ipv6 ?? ''), 'IPv6 while the agent is down');
+
+    await c().startAgent(n2);
+    await until(`${n2.name}'s blocks fresh on the ToR`, 30_000, async () => {
+      const routes = await torRoutes();
+      return n2Blocks.every((x) => routes.some((r) => r.prefix === x && !r.stale));
+    });
+    await waitForBgp(c(), 30_000);
+    await until('proto 46 routes on every node', 10_000, bgpRoutesEverywhere);
   });
 
   it('with bgpd stopped the routes are withdrawn and pods cannot reach each other; restarted, both come back', async () => {

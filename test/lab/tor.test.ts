@@ -8,7 +8,7 @@ import type { RouteStatus } from '../../bgp/speaker/index.js';
 const IPV4_TABLE = `{
  "vrfId": 0, "vrfName": "default", "tableVersion": 2, "routerId": "10.249.0.1", "localAS": 65000,
  "routes": { "10.244.80.64/26": [{"valid":true,"bestpath":true,"pathFrom":"external","network":"10.244.80.64/26","peerId":"10.249.0.11","path":"65001","origin":"IGP","nexthops":[{"ip":"10.249.0.11","afi":"ipv4","used":true}]}]
-,"10.244.173.128/26": [{"valid":true,"pathFrom":"external","network":"10.244.173.128/26","peerId":"10.249.0.13","path":"65003 65002","origin":"IGP","nexthops":[{"ip":"10.249.0.13","afi":"ipv4","used":true}]},{"valid":true,"bestpath":true,"pathFrom":"external","network":"10.244.173.128/26","peerId":"10.249.0.12","path":"65002","origin":"IGP","nexthops":[{"ip":"10.249.0.12","afi":"ipv4","used":true}]}]
+,"10.244.173.128/26": [{"valid":true,"pathFrom":"external","network":"10.244.173.128/26","peerId":"10.249.0.13","path":"65003 65002","origin":"IGP","nexthops":[{"ip":"10.249.0.13","afi":"ipv4","used":true}]},{"stale":true,"valid":true,"bestpath":true,"pathFrom":"external","network":"10.244.173.128/26","peerId":"10.249.0.12","path":"65002","origin":"IGP","nexthops":[{"ip":"10.249.0.12","afi":"ipv4","used":true}]}]
  }  } `;
 
 const IPV6_TABLE = `{
@@ -61,16 +61,16 @@ describe('lab ToR: FRR config', () => {
 });
 
 describe('lab ToR: reading FRR JSON', () => {
-  it('keeps the best path of each prefix with its next hops and AS path', () => {
+  it('keeps the best path of each prefix with its next hops, AS path and staleness', () => {
     assert.deepEqual(parseTorRoutes(IPV4_TABLE), [
-      { prefix: '10.244.173.128/26', nextHops: ['10.249.0.12'], asPath: [65002] },
-      { prefix: '10.244.80.64/26', nextHops: ['10.249.0.11'], asPath: [65001] },
+      { prefix: '10.244.173.128/26', nextHops: ['10.249.0.12'], asPath: [65002], stale: true },
+      { prefix: '10.244.80.64/26', nextHops: ['10.249.0.11'], asPath: [65001], stale: false },
     ]);
   });
 
   it('leaves out an IPv6 path’s link-local next hop', () => {
     assert.deepEqual(parseTorRoutes(IPV6_TABLE), [
-      { prefix: 'fd00:10:244::1500/122', nextHops: ['fd00:249::12'], asPath: [65002] },
+      { prefix: 'fd00:10:244::1500/122', nextHops: ['fd00:249::12'], asPath: [65002], stale: false },
     ]);
   });
 
@@ -136,8 +136,8 @@ describe('lab BGP view', () => {
       asNumber: 65000,
       sessions: [],
       routes: [
-        { prefix: '10.244.1.0/26', nextHops: ['10.250.0.11'], asPath: [65001] },
-        { prefix: '10.244.2.0/26', nextHops: ['10.250.0.12'], asPath: [65002] },
+        { prefix: '10.244.1.0/26', nextHops: ['10.250.0.11'], asPath: [65001], stale: false },
+        { prefix: '10.244.2.0/26', nextHops: ['10.250.0.12'], asPath: [65002], stale: false },
       ],
     },
   };
@@ -147,7 +147,10 @@ describe('lab BGP view', () => {
   });
 
   it('names a block the ToR lacks or learned from another AS than its node’s', () => {
-    const tor = { ...converged.tor, routes: [{ prefix: '10.244.1.0/26', nextHops: [], asPath: [65002] }] };
+    const tor = {
+      ...converged.tor,
+      routes: [{ prefix: '10.244.1.0/26', nextHops: [], asPath: [65002], stale: false }],
+    };
     assert.deepEqual(missingRoutes({ ...converged, tor }, blocks), [
       'tor: 10.244.1.0/26 from n1',
       'tor: 10.244.2.0/26 from n2',
