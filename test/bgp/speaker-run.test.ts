@@ -1,6 +1,7 @@
 // `trellis bgp run -c FILE` as a real process in a namespace, peering with an in-process speaker
 // in another: its announcements arrive, `trellis bgp peers` reads its control socket, and
-// SIGTERM ends it with a Cease carrying the RFC 8203 text. A bad file fails before any socket.
+// SIGTERM ends it with a Cease carrying the RFC 8203 text (with --graceful: no NOTIFICATION, the
+// peer keeps our route as stale). A bad file fails before any socket.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -64,7 +65,8 @@ describe('trellis bgp run', function () {
       namespaces.removeAll();
     });
 
-    it('announces from its file, answers `bgp peers`, and SIGTERM sends Cease with the shutdown text', async () => {
+    /** The CLI speaker in namespace a (announcing 10.51.0.0/24), peered with an in-process one in b. */
+    async function startPair(flags: readonly string[]): Promise<{ socket: string; speaker: RunningSpeaker }> {
       const socket = path.join(dir, 'bgp.sock');
       const file = path.join(dir, 'speaker.yaml');
       writeFileSync(
@@ -79,7 +81,7 @@ announcements:
   - { prefix: 10.51.0.0/24, communities: ['65001:1'] }
 `,
       );
-      peer = await runSpeaker(
+      const speaker = await runSpeaker(
         parseSpeakerConfig(
           `routerId: 10.98.0.2
 localAs: 65002
@@ -92,14 +94,26 @@ peers:
         ),
         { netns: b.path },
       );
-      proc = execa('ip', ['netns', 'exec', a.name, 'node', MAIN, 'bgp', 'run', '-c', file], {
+      peer = speaker;
+      proc = execa('ip', ['netns', 'exec', a.name, 'node', MAIN, 'bgp', 'run', '-c', file, ...flags], {
         env: { TRELLIS_LOG_FORMAT: 'json' },
         reject: false,
       });
-      const speaker = peer;
       await until('the route from the CLI speaker', () =>
         speaker.rib.bestPath('10.51.0.0/24') !== undefined ? true : undefined,
       );
+      return { socket, speaker };
+    }
+
+    async function terminate(): Promise<void> {
+      proc?.kill('SIGTERM');
+      const result = await proc;
+      proc = undefined;
+      assert.equal(result?.exitCode, 0, String(result?.stderr));
+    }
+
+    it('announces from its file, answers `bgp peers`, and SIGTERM sends Cease with the shutdown text', async () => {
+      const { socket, speaker } = await startPair([]);
       assert.deepEqual(speaker.speaker.routes('10.51.0.0/24')[0]?.paths[0]?.communities, ['65001:1']);
 
       const shown = await execa('node', [MAIN, 'bgp', 'peers', '-o', 'json', '--socket', socket]);
@@ -108,14 +122,24 @@ peers:
       assert.equal(peers[0]?.state, 'Established');
       assert.equal(peers[0]?.prefixesAdvertised, 1);
 
-      proc.kill('SIGTERM');
-      const result = await proc;
-      proc = undefined;
-      assert.equal(result.exitCode, 0, String(result.stderr));
+      await terminate();
       await until('the peer drops the route', () =>
         speaker.rib.bestPath('10.51.0.0/24') === undefined ? true : undefined,
       );
       assert.match(speaker.speaker.peers()[0]?.lastError ?? '', /Trellis BGP speaker shutting down/);
+    });
+
+    it('--graceful: SIGTERM sends no NOTIFICATION, so the graceful-restart peer keeps the route as stale', async () => {
+      const { speaker } = await startPair(['--graceful']);
+      await terminate();
+      await until('the peer sees the session down', () =>
+        speaker.speaker.peers()[0]?.state !== 'Established' ? true : undefined,
+      );
+      // Past the moment a Cease would have made the peer drop it.
+      await new Promise((r) => setTimeout(r, 500));
+      const held = speaker.speaker.routes('10.51.0.0/24')[0]?.paths[0];
+      assert.ok(held !== undefined, 'the route survives the restart window');
+      assert.doesNotMatch(speaker.speaker.peers()[0]?.lastError ?? '', /shutting down/);
     });
   });
 });

@@ -89,15 +89,19 @@ export function register(program: Command): void {
     .command('run')
     .description('run the speaker in the foreground from a config file; SIGTERM sends Cease to every peer')
     .requiredOption('-c, --config <file>', 'speaker configuration (YAML, see docs/bgp-speaker.md)')
-    .action(async (opts: { config: string }, cmd: Command) => {
+    .option(
+      '--graceful',
+      'on SIGTERM close sessions without a NOTIFICATION and keep kernel routes, so graceful-restart peers keep ours (RFC 4724)',
+    )
+    .action(async (opts: { config: string; graceful?: boolean }, cmd: Command) => {
       const globals = cmd.optsWithGlobals<{ logLevel?: string }>();
       const log = createLogger({ level: parseLogLevel(globals.logLevel, 'info'), name: 'trellis-bgp' });
       const config = await loadSpeakerConfig(opts.config);
       // Listen for signals before starting: a SIGTERM during start-up still shuts down cleanly.
       const signal = terminationSignal();
       const running = await runSpeaker(config, { logger: log });
-      log.info({ signal: await signal }, 'bgp: shutting down');
-      await running.stop();
+      log.info({ signal: await signal, graceful: opts.graceful === true }, 'bgp: shutting down');
+      await running.stop({ graceful: opts.graceful === true });
     });
   bgp
     .command('peers')
