@@ -193,6 +193,10 @@ function decodeAttributes(buf: Buffer, start: number, end: number, opts: CodecOp
       case 'problem':
         out.problems.push(outcome.problem);
         break;
+      case 'withdrawing':
+        out.attributes.push(outcome.attribute);
+        out.problems.push(outcome.problem);
+        break;
       case 'as4-path':
         out.as4Path = outcome.segments;
         break;

@@ -91,13 +91,16 @@ describe('bgp codec: helpers and limits', () => {
         attributes: [{ type: 'unknown', typeCode: 300, flags: 0xc0, value: Buffer.alloc(0) }],
         nlri: [],
       },
-      ...['0.0.0.0', '127.0.0.1', '224.0.0.5', '255.255.255.255'].map(
-        (nextHop): Parameters<typeof encodeMessage>[0] => ({
-          type: 'update',
-          withdrawn: [],
-          attributes: [{ type: 'next-hop', nextHop }],
-          nlri: [],
-        }),
+      ...['0.0.0.0', '127.0.0.1', '224.0.0.5', '255.255.255.255'].flatMap(
+        (nextHop): Parameters<typeof encodeMessage>[0][] => [
+          { type: 'update', withdrawn: [], attributes: [{ type: 'next-hop', nextHop }], nlri: [] },
+          {
+            type: 'update',
+            withdrawn: [],
+            attributes: [{ type: 'mp-reach-nlri', family: 'ipv4', nextHop, nlri: [] }],
+            nlri: [],
+          },
+        ],
       ),
       { type: 'notification', code: 6, subcode: 3, shutdownCommunication: 'x', data: Buffer.alloc(0) },
       {

@@ -1,5 +1,11 @@
 import assert from 'node:assert/strict';
-import { BgpError, type CodecOptions, type DecodedUpdate, decodeMessage } from '../../bgp/codec/index.js';
+import {
+  BgpError,
+  type CodecOptions,
+  type DecodedUpdate,
+  decodeMessage,
+  routeChanges,
+} from '../../bgp/codec/index.js';
 import { hex, MANDATORY_ATTRIBUTES, ONE_PREFIX, updateBytes } from './fixtures/codec-bytes.js';
 
 const EXTERNAL: CodecOptions = { fourOctetAs: true, extendedMessage: false };
@@ -375,6 +381,21 @@ describe('bgp codec: RFC 7606 UPDATE error handling', () => {
     const mp = '80 0e 1a 0002 01 10 20010db8000000000000000000000001 00  20 20010db8';
     const bytes = updateBytes({ attributes: `${mp}  40 01 01 00  40 02 00` });
     assert.deepStrictEqual(decodeUpdate(bytes).handling, { kind: 'ok' });
+  });
+
+  it('withdraws the routes of an IPv4 MP_REACH_NLRI whose next hop is no host address (3/8)', () => {
+    const mp = '80 0e 0c 0001 01 04 e0000005 00  10 0a02';
+    const msg = decodeUpdate(updateBytes({ attributes: `${mp}  40 01 01 00  40 02 00` }));
+    assert.equal(msg.handling.kind, 'treat-as-withdraw');
+    const problems = 'problems' in msg.handling ? msg.handling.problems : [];
+    assert.deepEqual(
+      problems.map((p) => [p.typeCode, p.subcode]),
+      [[14, 8]],
+    );
+    assert.deepStrictEqual(routeChanges(msg), {
+      announced: [],
+      withdrawn: [{ family: 'ipv4', addr: '10.2.0.0', len: 16 }],
+    });
   });
 
   it('keeps unrecognised optional attributes and reads extended lengths', () => {

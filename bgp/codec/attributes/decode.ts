@@ -31,7 +31,9 @@ export type AttributeOutcome =
   | { readonly kind: 'attribute'; readonly attribute: PathAttribute }
   | { readonly kind: 'as4-path'; readonly segments: AsPathSegment[] }
   | { readonly kind: 'as4-aggregator'; readonly asn: number; readonly address: string }
-  | { readonly kind: 'problem'; readonly problem: AttributeProblem };
+  | { readonly kind: 'problem'; readonly problem: AttributeProblem }
+  /** Kept only so treat-as-withdraw knows the routes it carries (an MP_REACH_NLRI's NLRI). */
+  | { readonly kind: 'withdrawing'; readonly attribute: PathAttribute; readonly problem: AttributeProblem };
 
 const ORIGINS: readonly Origin[] = ['igp', 'egp', 'incomplete'];
 const FLAG_BITS = AttributeFlag.OPTIONAL | AttributeFlag.TRANSITIVE | AttributeFlag.PARTIAL;
@@ -236,6 +238,19 @@ function decodeMpReach(buf: Buffer, span: AttributeSpan, raw: () => Buffer): Att
     linkLocalNextHop === undefined
       ? { type: 'mp-reach-nlri', family, nextHop, nlri }
       : { type: 'mp-reach-nlri', family, nextHop, linkLocalNextHop, nlri };
+  // The NEXT_HOP attribute's rule (RFC 4271 6.3, RFC 7606 7.3) for the IPv4 next hop here too:
+  // such a route would otherwise be passed on with an unusable classic NEXT_HOP.
+  if (family === 'ipv4' && !isHostAddress(buf[nh]!)) {
+    const reason = `attribute 14: next hop ${nextHop} is not a host address`;
+    const problem: AttributeProblem = {
+      typeCode: T.MP_REACH_NLRI,
+      action: 'treat-as-withdraw',
+      subcode: S.INVALID_NEXT_HOP_ATTRIBUTE,
+      data: raw(),
+      reason,
+    };
+    return { kind: 'withdrawing', attribute, problem };
+  }
   return { kind: 'attribute', attribute };
 }
 

@@ -129,10 +129,7 @@ function writeValue(w: ByteWriter, item: WireItem, opts: CodecOptions, field: st
       writeAsPathValue(w, attr.segments, opts.fourOctetAs ? 4 : 2, `${field}.segments`);
       return;
     case 'next-hop':
-      writeIPv4(w, attr.nextHop, `${field}.nextHop`);
-      if (!isHostAddress(w.bytes[w.pos - 4]!)) {
-        throw new BgpEncodeError(`${field}.nextHop`, `${attr.nextHop} is not a host address`);
-      }
+      writeIPv4NextHop(w, attr.nextHop, `${field}.nextHop`);
       return;
     case 'med':
       w.u32(checkU32(attr.med, `${field}.med`));
@@ -204,6 +201,12 @@ function writeIPv4(w: ByteWriter, text: string, field: string): void {
   w.u32(v);
 }
 
+/** The decoder withdraws routes whose IPv4 next hop is no host address (RFC 4271 6.3). */
+function writeIPv4NextHop(w: ByteWriter, text: string, field: string): void {
+  writeIPv4(w, text, field);
+  if (!isHostAddress(w.bytes[w.pos - 4]!)) throw new BgpEncodeError(field, `${text} is not a host address`);
+}
+
 function writeIPv6Address(w: ByteWriter, text: string, field: string): void {
   const at = w.skip(16);
   if (!writeAddressBytes(text, 6, w.bytes, at))
@@ -227,7 +230,7 @@ function writeMpNextHop(
     if (linkLocal !== undefined)
       throw new BgpEncodeError(`${field}.linkLocalNextHop`, 'only IPv6 next hops have one');
     w.u8(4);
-    writeIPv4(w, nextHop, `${field}.nextHop`);
+    writeIPv4NextHop(w, nextHop, `${field}.nextHop`);
     return;
   }
   w.u8(linkLocal === undefined ? 16 : 32);
