@@ -330,6 +330,12 @@ export class BgpSession {
     }
     switch (msg.type) {
       case 'update':
+        // RFC 7606 6: an error handled short of a reset is still logged, with the NOTIFICATION
+        // it would have caused.
+        if (msg.handling.kind !== 'ok') {
+          const problems = msg.handling.problems.map((p) => `${p.reason} (3/${p.subcode}: ${p.action})`);
+          this.#log.warn({ handling: msg.handling.kind, problems }, 'malformed UPDATE');
+        }
         this.#consumer.onUpdate(msg);
         return;
       case 'route-refresh':
