@@ -15,6 +15,8 @@ import assert from 'node:assert/strict';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
 import { AttributeFlag, type UpdateMessage } from '../../bgp/codec/index.js';
 import { parseSpeakerConfig } from '../../bgp/config/index.js';
 import type { Path } from '../../bgp/rib/index.js';
@@ -289,6 +291,17 @@ describe('bgp malformed UPDATEs: ExaBGP and a raw peer against our speaker (root
   let rawNetns: string;
   let prefixSeq = 0;
   const raws: RawPeer[] = [];
+  /** The speaker's warnings, where RFC 7606 6 wants every treat-as-withdraw logged. */
+  const warnings: { peer?: string; msg?: string; handling?: string }[] = [];
+  const logger = pino(
+    { level: 'warn' },
+    new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        warnings.push(JSON.parse(chunk.toString()) as (typeof warnings)[number]);
+        done();
+      },
+    }),
+  );
 
   before(async function () {
     requireRoot(this);
@@ -325,7 +338,10 @@ describe('bgp malformed UPDATEs: ExaBGP and a raw peer against our speaker (root
       `  - { name: exa, address: ${EXA}, sourceAddress: ${US_EXA}, as: ${EXA_AS} }`,
       `  - { name: raw, address: ${RAW}, as: ${RAW_AS}, passive: true }`,
     ].join('\n');
-    us = await runSpeaker(parseSpeakerConfig(config, 'malformed.test'), { netns: `/run/netns/${usNs}` });
+    us = await runSpeaker(parseSpeakerConfig(config, 'malformed.test'), {
+      netns: `/run/netns/${usNs}`,
+      logger,
+    });
     await waitFor('ExaBGP Established', 20_000, () => (exa.state() === 'up' ? true : undefined));
   });
 
@@ -359,6 +375,10 @@ describe('bgp malformed UPDATEs: ExaBGP and a raw peer against our speaker (root
           speaker().rib.bestPath(prefix) === undefined ? true : undefined,
         );
         assert.equal(peerState(peer), 'Established');
+        assert.deepEqual(
+          warnings.filter((w) => w.msg === 'malformed UPDATE').map((w) => [w.peer, w.handling]),
+          [[peer, 'treat-as-withdraw']],
+        );
         return;
       case 'discard': {
         const path = await waitFor(`${prefix} updated`, 5000, () => {
@@ -412,6 +432,7 @@ describe('bgp malformed UPDATEs: ExaBGP and a raw peer against our speaker (root
         c.control?.kept(first);
         // No `med` keyword on withdraw cases: ExaBGP would drop a generic MED beside it.
         const med = c.outcome.kind === 'discard' ? ' med 2' : '';
+        warnings.length = 0;
         exa.command(`${route}${med} attribute ${c.attribute}`);
         await expectOutcome('exa', prefix, c.outcome);
         assert.equal(exa.state(), 'up');
@@ -429,6 +450,7 @@ describe('bgp malformed UPDATEs: ExaBGP and a raw peer against our speaker (root
         const valid = raw.encodeUpdate(validUpdate(prefix));
         raw.send(valid);
         await waitFor(`${prefix} from the raw peer`, 5000, () => pathFrom('raw', prefix));
+        warnings.length = 0;
         raw.send(c.craft(valid));
         if (c.outcome.kind === 'reset') {
           const n = await raw.notification();
