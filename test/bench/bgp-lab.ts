@@ -63,6 +63,21 @@ export function memoryOf(pid: number): Memory {
   return { rss: kib('VmRSS'), hwm: kib('VmHWM') };
 }
 
+/** Clock ticks per second of /proc/PID/stat's utime and stime (USER_HZ, 100 on Linux). */
+const USER_HZ = 100;
+
+/**
+ * CPU time (user + system, ms) the process has used so far: unlike wall time, barely moved by
+ * other work on the machine, so it compares daemons on a shared VM.
+ */
+export function cpuMsOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the parenthesised command name (which may hold spaces): state is field 3.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]); // utime (14), stime (15)
+  return (ticks * 1000) / USER_HZ;
+}
+
 /**
  * IPv4 prefixes in the FIB of the namespace `pid` runs in (/proc/net/fib_triestat's main trie):
  * constant cost per read, unlike dumping 100,000 routes to count them.

@@ -16,6 +16,7 @@ import { isRoot } from '../../src/lab/index.js';
 import {
   BgpBenchLab,
   benchPrefixes,
+  cpuMsOf,
   type Daemon,
   fibPrefixes,
   LEARNER_AS,
@@ -45,11 +46,19 @@ interface SendRun {
   readonly readyMs: number;
   readonly establishedMs: number;
   readonly allMs: number;
+  /** CPU the sender used from enable until FRR held all, and FRR's bgpd in that time. */
+  readonly cpuMs: number;
+  readonly receiverCpuMs: number;
   readonly memory: Memory;
 }
 
 interface LearnRun {
+  readonly establishedMs: number;
   readonly allMs: number;
+  /** CPU the learner used from enable until its FIB held all. */
+  readonly cpuMs: number;
+  /** VmRSS before the session came up. */
+  readonly idleRss: number;
   readonly memory: Memory;
 }
 
@@ -134,6 +143,8 @@ async function measureSend(
     const daemon = await startSender(bench, sender, prefixes);
     try {
       const readyMs = performance.now() - start;
+      const cpuBefore = cpuMsOf(daemon.proc.pid);
+      const receiverBefore = cpuMsOf(frr.proc.pid);
       const enabled = performance.now();
       await bench.frrEnable(frr);
       let establishedMs: number | undefined;
@@ -143,7 +154,14 @@ async function measureSend(
           establishedMs = performance.now() - enabled;
         return peer.pfxRcd >= ROUTES;
       });
-      return { readyMs, establishedMs: establishedMs ?? allMs, allMs, memory: memoryOf(daemon.proc.pid) };
+      return {
+        readyMs,
+        establishedMs: establishedMs ?? allMs,
+        allMs,
+        cpuMs: cpuMsOf(daemon.proc.pid) - cpuBefore,
+        receiverCpuMs: cpuMsOf(frr.proc.pid) - receiverBefore,
+        memory: memoryOf(daemon.proc.pid),
+      };
     } finally {
       await bench.stop(daemon);
     }
@@ -198,17 +216,23 @@ async function measureLearn(bench: BgpBenchLab, feeder: Daemon, learner: Learner
   const protocol = learner === 'trellis' ? 'to_trellis' : 'to_bird';
   try {
     const before = fibPrefixes(daemon.proc.pid);
+    const idleRss = memoryOf(daemon.proc.pid).rss;
+    const cpuBefore = cpuMsOf(daemon.proc.pid);
     const enabled = performance.now();
     await bench.birdc(feeder, 'enable', protocol);
+    const establishedMs = await elapsedUntil(`${protocol} Established`, enabled, FIB_POLL_MS, async () =>
+      (await bench.birdc(feeder, 'show', 'protocols', protocol)).includes('Established'),
+    );
     const allMs = await elapsedUntil(
       `${learner}'s FIB holding the table`,
       enabled,
       FIB_POLL_MS,
       () => fibPrefixes(daemon.proc.pid) >= before + ROUTES,
     );
+    const cpuMs = cpuMsOf(daemon.proc.pid) - cpuBefore;
     const memory = memoryOf(daemon.proc.pid);
     await bench.birdc(feeder, 'disable', protocol);
-    return { allMs, memory };
+    return { establishedMs, allMs, cpuMs, idleRss, memory };
   } finally {
     await bench.stop(daemon);
   }
@@ -288,6 +312,16 @@ export function bgpTable(rounds: readonly Round[]): BenchTable {
         send((s) => s.allMs - s.establishedMs),
       ),
       row(
+        '  sender CPU in that time (ms)',
+        ms,
+        send((s) => s.cpuMs),
+      ),
+      row(
+        '  FRR bgpd CPU in that time (ms)',
+        ms,
+        send((s) => s.receiverCpuMs),
+      ),
+      row(
         'sender VmRSS holding the table (MiB)',
         mib,
         send((s) => s.memory.rss),
@@ -307,6 +341,18 @@ export function bgpTable(rounds: readonly Round[]): BenchTable {
         bird: (r) => r.learn.bird.allMs,
         ipBatch: (r) => r.ipBatchMs,
       }),
+      row('  of which enable -> Established (ms)', ms, {
+        trellis: (r) => r.learn.trellis.establishedMs,
+        bird: (r) => r.learn.bird.establishedMs,
+      }),
+      row('  learner CPU in that time (ms)', ms, {
+        trellis: (r) => r.learn.trellis.cpuMs,
+        bird: (r) => r.learn.bird.cpuMs,
+      }),
+      row('learner VmRSS before the session (MiB)', mib, {
+        trellis: (r) => r.learn.trellis.idleRss,
+        bird: (r) => r.learn.bird.idleRss,
+      }),
       row('learner VmRSS holding the table (MiB)', mib, {
         trellis: (r) => r.learn.trellis.memory.rss,
         bird: (r) => r.learn.bird.memory.rss,
@@ -322,8 +368,9 @@ export function bgpTable(rounds: readonly Round[]): BenchTable {
       'learn: BIRD 2 (static table) enables its session; the learner is Trellis (kernel sync,',
       `  proto 46) or BIRD (kernel protocol, export all); FIB prefixes polled every ${FIB_POLL_MS} ms`,
       '  from /proc/PID/net/fib_triestat. ip -batch: the same routes into a namespace holding none.',
-      'GoBGP sender start includes `gobgp mrt inject` of the table. Target (issue #4): Trellis',
-      '  within 1.5x of BIRD and ahead of GoBGP.',
+      'CPU: utime+stime from /proc/PID/stat (10 ms ticks); on a shared VM it moves far less than',
+      '  wall time. GoBGP sender start includes `gobgp mrt inject` of the table.',
+      'Target (issue #4): Trellis within 1.5x of BIRD and ahead of GoBGP.',
     ],
   };
 }
