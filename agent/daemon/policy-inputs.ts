@@ -24,6 +24,11 @@ export class PolicyInputs {
    * an unchanged object (nearly all of them) is not parsed again.
    */
   readonly #parsed = new Map<string, { resourceVersion: string; outcome: UpsertOutcome }>();
+  /**
+   * The pod last handed to the compiler for each stored pod: an unchanged pod with an unchanged
+   * interface is the same object again, which the compiler recognizes without comparing it.
+   */
+  readonly #fed = new WeakMap<Pod, Pod>();
 
   upsert(obj: Resource): UpsertOutcome {
     const store = this.#storeOf(obj.kind);
@@ -76,8 +81,12 @@ export class PolicyInputs {
   state(localInterfaces: ReadonlyMap<string, string>): ClusterState {
     const pods = [...this.#pods.values()].map((pod) => {
       const hostInterface = pod.podIPs.map((ip) => localInterfaces.get(ip)).find((i) => i !== undefined);
+      const fed = this.#fed.get(pod);
+      if (fed !== undefined && fed.hostInterface === hostInterface) return fed;
       const { hostInterface: _ignored, ...rest } = pod;
-      return hostInterface === undefined ? rest : { ...rest, hostInterface };
+      const next = hostInterface === undefined ? rest : { ...rest, hostInterface };
+      this.#fed.set(pod, next);
+      return next;
     });
     return { namespaces: [...this.#namespaces.values()], pods, policies: [...this.#policies.values()] };
   }
