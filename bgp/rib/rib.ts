@@ -522,14 +522,16 @@ export class Rib {
     let d = this.#loc.get(key);
     if (d === undefined) {
       if (path === undefined) return;
-      d = { prefix, paths: [], multipath: [] };
+      // `[path]`, not `[]` and a push: a push reserves 17 slots, and most prefixes keep one path.
+      d = { prefix, paths: [path], best: undefined, multipath: NO_PATHS };
       this.#loc.set(key, d);
+    } else {
+      const at = indexOfSource(d.paths, sourceId);
+      if (at >= 0) {
+        if (path === undefined) d.paths.splice(at, 1);
+        else d.paths[at] = path;
+      } else if (path !== undefined) d.paths.push(path);
     }
-    const at = d.paths.findIndex((p) => p.source.id === sourceId);
-    if (at >= 0) {
-      if (path === undefined) d.paths.splice(at, 1);
-      else d.paths[at] = path;
-    } else if (path !== undefined) d.paths.push(path);
     const previousBest = d.best;
     const previousSet = d.multipath;
     const { best, multipath } = selectPaths(d.paths, this.#decision);
@@ -538,12 +540,8 @@ export class Rib {
     if (d.paths.length === 0) this.#loc.delete(key);
     const bestChanged = !samePath(previousBest, best);
     if (!bestChanged && sameSet(previousSet, multipath)) return;
-    const change: LocRibChange = {
-      prefix: d.prefix,
-      ...(best === undefined ? {} : { best }),
-      paths: multipath,
-      ...(previousBest === undefined ? {} : { previousBest }),
-    };
+    // One literal (absent paths as undefined), no spreads: this runs once per prefix of a full table.
+    const change: LocRibChange = { prefix: d.prefix, best, paths: multipath, previousBest };
     for (const listener of this.#listeners) listener(change);
     if (!bestChanged) return;
     for (const peer of this.#peers.values()) {
@@ -556,6 +554,13 @@ export class Rib {
     for (const peer of this.#dirty) peer.session?.notify();
     this.#dirty.clear();
   }
+}
+
+const NO_PATHS: readonly Path[] = Object.freeze([]);
+
+function indexOfSource(paths: readonly Path[], sourceId: string): number {
+  for (let i = 0; i < paths.length; i++) if (paths[i]!.source.id === sourceId) return i;
+  return -1;
 }
 
 function sameSet(a: readonly Path[], b: readonly Path[]): boolean {
