@@ -83,6 +83,15 @@ interface FamilyMemory {
   replaced: boolean;
   /** Per direction: policy name -> number of endpoints it applies to. */
   usage: Record<Direction, Map<string, number>>;
+  /**
+   * Since the last assembly a policy came into or out of use, or a policy changed: the chain
+   * list and the set keys must be worked out again.
+   */
+  chainsStale: boolean;
+  /** The set keys of the last assembly, sorted. */
+  setKeys: string[];
+  /** The definition of each of `setKeys`. */
+  setDefs: Map<string, SetDef>;
   /** Sets of the last result with their definitions; dropped when a change may alter them. */
   sets: Map<string, { def: SetDef; ir: IpSetIR }>;
   chains: Map<string, PolicyChainIR>;
@@ -103,6 +112,11 @@ export class IncrementalPolicyCompiler {
   #policiesBySourceKey = new Map<string, PolicyEntry>();
   /** Policies by namespace: the candidates to select a pod. */
   #policiesByNamespace = new Map<string, NamespacePolicies>();
+  /**
+   * The entry made from each pod object (an entry depends on the object alone): a pod passed
+   * again is recognized without building its id, whose fresh string would be hashed anew.
+   */
+  readonly #podEntries = new WeakMap<Pod, PodEntry>();
   readonly #families: Record<Family, FamilyMemory> = { 4: emptyFamily(4), 6: emptyFamily(6) };
 
   constructor(options: RenderOptions = {}) {
@@ -145,7 +159,10 @@ export class IncrementalPolicyCompiler {
     }
     this.#inputs = next;
     this.#policiesBySourceKey = new Map([...next.policies.values()].map((e) => [e.sourceKey, e]));
-    if (policyChanges.length > 0) this.#policiesByNamespace = groupByNamespace(next.policies);
+    if (policyChanges.length > 0) {
+      this.#policiesByNamespace = groupByNamespace(next.policies);
+      for (const family of FAMILIES) this.#families[family].chainsStale = true;
+    }
 
     const dirty = new Set<string>();
     for (const c of podChanges) dirty.add((c.after ?? c.before)!.id);
@@ -211,12 +228,17 @@ export class IncrementalPolicyCompiler {
     const pods = new Map<string, PodEntry>();
     const ifaces = new Map<string, string>();
     state.pods.forEach((pod, i) => {
-      const id = `${pod.namespace}/${pod.name}`;
+      const known = this.#podEntries.get(pod);
+      const id = known?.info.id ?? `${pod.namespace}/${pod.name}`;
       // Built only for a problem: most passes have none, over tens of thousands of pods.
       const where = () => `pods[${i}](${id})`;
       if (pods.has(id)) issues.add(where(), 'Duplicate', `pod ${id} is listed twice`);
-      const previous = this.#inputs.pods.get(id);
-      const entry = previous !== undefined && sameData(previous.source, pod) ? previous : podEntryOf(pod, id);
+      let entry = known;
+      if (entry === undefined) {
+        const previous = this.#inputs.pods.get(id);
+        entry = previous !== undefined && sameData(previous.source, pod) ? previous : podEntryOf(pod, id);
+        this.#podEntries.set(pod, entry);
+      }
       for (const p of entry.problems) issues.add(`${where()}${p.path}`, p.code, p.detail);
       if (pod.hostInterface !== undefined) {
         const other = ifaces.get(pod.hostInterface);
@@ -349,6 +371,34 @@ export class IncrementalPolicyCompiler {
   /** The family's IR from its endpoints; chains and sets reused where unchanged. */
   #assemble(memory: FamilyMemory): FamilyIR {
     const endpoints = this.#endpointList(memory);
+    if (memory.chainsStale) this.#assembleChains(memory);
+    const sets = new Map<string, { def: SetDef; ir: IpSetIR }>();
+    for (const key of memory.setKeys) {
+      const cached = memory.sets.get(key);
+      if (cached !== undefined) {
+        sets.set(key, cached);
+        continue;
+      }
+      const def = memory.setDefs.get(key)!;
+      sets.set(key, {
+        def,
+        ir: { key, family: def.family, type: def.type, members: setMembers(def, this.#index) },
+      });
+    }
+    memory.sets = sets;
+    return {
+      family: memory.family,
+      sets: [...sets.values()].map((s) => s.ir),
+      policyChains: [...memory.chains.values()],
+      endpoints,
+    };
+  }
+
+  /**
+   * The policy chains in use and the keys of the sets they reference. Depends only on which
+   * policies are in use and on the policies themselves, so a pass that changed neither skips it.
+   */
+  #assembleChains(memory: FamilyMemory): void {
     const used = new Map<string, { def: PolicyChainDef; direction: Direction; policies: string[] }>();
     for (const direction of DIRECTIONS) {
       for (const name of memory.usage[direction].keys()) {
@@ -373,27 +423,9 @@ export class IncrementalPolicyCompiler {
       for (const [key, setDef] of def.sets) if (!setDefs.has(key)) setDefs.set(key, setDef);
     }
     memory.chains = chains;
-
-    const sets = new Map<string, { def: SetDef; ir: IpSetIR }>();
-    for (const key of [...setDefs.keys()].sort(compareText)) {
-      const cached = memory.sets.get(key);
-      if (cached !== undefined) {
-        sets.set(key, cached);
-        continue;
-      }
-      const def = setDefs.get(key)!;
-      sets.set(key, {
-        def,
-        ir: { key, family: def.family, type: def.type, members: setMembers(def, this.#index) },
-      });
-    }
-    memory.sets = sets;
-    return {
-      family: memory.family,
-      sets: [...sets.values()].map((s) => s.ir),
-      policyChains: [...chains.values()],
-      endpoints,
-    };
+    memory.setDefs = setDefs;
+    memory.setKeys = [...setDefs.keys()].sort(compareText);
+    memory.chainsStale = false;
   }
 }
 
@@ -405,6 +437,9 @@ function emptyFamily(family: Family): FamilyMemory {
     reorder: false,
     replaced: false,
     usage: { ingress: new Map(), egress: new Map() },
+    chainsStale: true,
+    setKeys: [],
+    setDefs: new Map(),
     sets: new Map(),
     chains: new Map(),
   };
@@ -417,6 +452,7 @@ function countUsage(memory: FamilyMemory, state: EndpointState, delta: 1 | -1): 
       const count = (usage.get(name) ?? 0) + delta;
       if (count === 0) usage.delete(name);
       else usage.set(name, count);
+      if (count === 0 || (delta === 1 && count === 1)) memory.chainsStale = true;
     }
   }
 }
