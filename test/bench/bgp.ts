@@ -4,8 +4,9 @@
 //   pfxRcd 100,000 (polled back to back, at least 50 ms apart);
 // - learn: a BIRD feeder enables its session to Trellis (kernel sync on) or to a BIRD with a
 //   kernel protocol; time until the learner's FIB holds 100,000 more prefixes; beside it
-//   `ip -batch` adding the same routes into a fresh namespace;
-// - VmRSS and VmHWM of each speaker process while it holds the table.
+//   `ip -batch` and one netlink batch adding the same routes into a fresh namespace;
+// - VmRSS and VmHWM of each speaker process while it holds the table, and the CPU time
+//   (utime + stime) each used during the measured interval.
 // TRELLIS_BENCH_REPEAT=N repeats everything and reports medians; TRELLIS_BENCH_CPU_PROF=DIR runs
 // our speaker under `node --cpu-prof` and leaves the profiles there.
 import { execFile } from 'node:child_process';
@@ -13,6 +14,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { isRoot } from '../../src/lab/index.js';
+import { RouteNetlink } from '../../src/netlink/index.js';
 import {
   BgpBenchLab,
   benchPrefixes,
@@ -66,6 +68,7 @@ interface Round {
   readonly send: Readonly<Record<Sender, SendRun>>;
   readonly learn: Readonly<Record<Learner, LearnRun>>;
   readonly ipBatchMs: number;
+  readonly netlinkMs: number;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -238,19 +241,39 @@ async function measureLearn(bench: BgpBenchLab, feeder: Daemon, learner: Learner
   }
 }
 
-/** `ip -batch` adding the table into 'ipb' (fresh: nothing but its link), the way a shell-out speaker would. */
-async function measureIpBatch(bench: BgpBenchLab, prefixes: readonly string[]): Promise<number> {
+/**
+ * The kernel's share: the table added into 'ipb' (nothing but its link) by `ip -batch`, the way
+ * a speaker shelling out would, and by one RouteNetlink.applyRouteBatch, the floor for any
+ * speaker that talks netlink itself.
+ */
+async function measureKernelFloors(
+  bench: BgpBenchLab,
+  prefixes: readonly string[],
+): Promise<{ ipBatchMs: number; netlinkMs: number }> {
+  const gateway = LINKS.ipBatch.near;
   const file = join(bench.dir, 'routes.batch');
-  writeFileSync(
-    file,
-    prefixes.map((p) => `route add ${p} via ${LINKS.ipBatch.near} proto 46 metric 20\n`).join(''),
-  );
+  writeFileSync(file, prefixes.map((p) => `route add ${p} via ${gateway} proto 46 metric 20\n`).join(''));
   const ns = bench.lab.nsName(LINKS.ipBatch.ns);
-  const start = performance.now();
+  const flush = () => run('ip', ['-n', ns, 'route', 'flush', 'proto', '46']);
+  let start = performance.now();
   await run('ip', ['-n', ns, '-batch', file]);
-  const ms = performance.now() - start;
-  await run('ip', ['-n', ns, 'route', 'flush', 'proto', '46']);
-  return ms;
+  const ipBatchMs = performance.now() - start;
+  await flush();
+  const routes = RouteNetlink.open({ netnsPath: `/run/netns/${ns}` });
+  try {
+    const ops = prefixes.map((dst) => ({
+      op: 'replace' as const,
+      route: { family: 4 as const, dst, gateway, protocol: 46, metric: 20 },
+    }));
+    start = performance.now();
+    const result = routes.applyRouteBatch(ops);
+    const netlinkMs = performance.now() - start;
+    if (result.failed.length > 0) throw new Error(`kernel refused ${result.failed.length} routes`);
+    return { ipBatchMs, netlinkMs };
+  } finally {
+    routes.close();
+    await flush();
+  }
 }
 
 async function measureRound(bench: BgpBenchLab, prefixes: readonly string[]): Promise<Round> {
@@ -260,7 +283,7 @@ async function measureRound(bench: BgpBenchLab, prefixes: readonly string[]): Pr
   try {
     const trellis = await measureLearn(bench, feeder, 'trellis');
     const bird = await measureLearn(bench, feeder, 'bird');
-    return { send, learn: { trellis, bird }, ipBatchMs: await measureIpBatch(bench, prefixes) };
+    return { send, learn: { trellis, bird }, ...(await measureKernelFloors(bench, prefixes)) };
   } finally {
     await bench.stop(feeder);
   }
@@ -294,7 +317,7 @@ export function bgpTable(rounds: readonly Round[]): BenchTable {
     Object.fromEntries(SENDERS.map((s) => [s, (r: Round) => f(r.send[s])]));
   return {
     title: `BGP: ${ROUTES.toLocaleString('en')} IPv4 /32s (median of ${rounds.length})`,
-    columns: ['measure', 'Trellis', 'BIRD', 'GoBGP', 'ip -batch', 'T/BIRD', 'T/GoBGP'],
+    columns: ['measure', 'Trellis', 'BIRD', 'GoBGP', 'kernel only', 'T/BIRD', 'T/GoBGP'],
     rows: [
       row(
         'send: enable -> FRR holds all (ms)',
@@ -341,6 +364,7 @@ export function bgpTable(rounds: readonly Round[]): BenchTable {
         bird: (r) => r.learn.bird.allMs,
         ipBatch: (r) => r.ipBatchMs,
       }),
+      row('  kernel floor: one netlink batch (ms)', ms, { ipBatch: (r) => r.netlinkMs }),
       row('  of which enable -> Established (ms)', ms, {
         trellis: (r) => r.learn.trellis.establishedMs,
         bird: (r) => r.learn.bird.establishedMs,
@@ -367,7 +391,8 @@ export function bgpTable(rounds: readonly Round[]): BenchTable {
       `  enables its neighbour and dials; its summary json is polled every >= ${FRR_POLL_MS} ms.`,
       'learn: BIRD 2 (static table) enables its session; the learner is Trellis (kernel sync,',
       `  proto 46) or BIRD (kernel protocol, export all); FIB prefixes polled every ${FIB_POLL_MS} ms`,
-      '  from /proc/PID/net/fib_triestat. ip -batch: the same routes into a namespace holding none.',
+      '  from /proc/PID/net/fib_triestat. Kernel only: the same routes into a namespace holding',
+      '  none, by ip -batch and (floor row) by one RouteNetlink.applyRouteBatch.',
       'CPU: utime+stime from /proc/PID/stat (10 ms ticks); on a shared VM it moves far less than',
       '  wall time. GoBGP sender start includes `gobgp mrt inject` of the table.',
       'Target (issue #4): Trellis within 1.5x of BIRD and ahead of GoBGP.',
