@@ -8,6 +8,7 @@ import { parseSpeakerConfig } from '../../bgp/config/index.js';
 import { type RunningSpeaker, runSpeaker } from '../../bgp/speaker/index.js';
 import { requireRoot } from '../../src/lab/index.js';
 import { heldRoute, InteropLab, linkLocalOf, waitFor } from './peers.js';
+import { ourSpeakerYaml } from './us.js';
 
 const OUR_AS = 65001;
 const OURS = 'fd80::/64';
@@ -45,21 +46,7 @@ describe('bgp IPv6 routes interop, sessions over IPv6 (root)', function () {
   });
 
   const config = (announcements: string) =>
-    parseSpeakerConfig(
-      [
-        'routerId: 10.251.0.1',
-        `localAs: ${OUR_AS}`,
-        'listen: { port: 0 }',
-        'peers:',
-        ...DAEMONS.map((name) => {
-          const p = lab.peer(name);
-          return `  - { name: ${name}, address: '${p.address}', sourceAddress: '${p.ourAddress}', as: ${p.options.as}, holdTime: 9, keepaliveTime: 3 }`;
-        }),
-        'announcements:',
-        announcements,
-      ].join('\n'),
-      'test',
-    );
+    parseSpeakerConfig(ourSpeakerYaml(lab, DAEMONS, { localAs: OUR_AS, announcements }), 'test');
 
   it('our route is each daemon’s best path via our global + link-local next hop, with communities', async () => {
     us = await runSpeaker(

@@ -11,6 +11,7 @@ import { parseSpeakerConfig, type SpeakerConfig } from '../../bgp/config/index.j
 import { type RunningSpeaker, runSpeaker } from '../../bgp/speaker/index.js';
 import { type LabProcess, requireRoot } from '../../src/lab/index.js';
 import { birdRoute, heldRoute, InteropLab, waitFor } from './peers.js';
+import { ourSpeakerYaml } from './us.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const OUR_AS = 65001;
@@ -28,20 +29,12 @@ function seenBy(lab: InteropLab, name: Daemon, prefix: string) {
 }
 
 const ourConfig = (lab: InteropLab, announcements: string, controlSocket?: string): string =>
-  [
-    `routerId: 10.251.0.1`,
-    `localAs: ${OUR_AS}`,
-    'listen: { port: 0 }',
-    'gracefulRestartTime: 120',
-    ...(controlSocket === undefined ? [] : [`controlSocket: ${controlSocket}`]),
-    'peers:',
-    ...DAEMONS.map((name) => {
-      const p = lab.peer(name);
-      return `  - { name: ${name}, address: ${p.address}, sourceAddress: ${p.ourAddress}, as: ${p.options.as}, holdTime: 9, keepaliveTime: 3 }`;
-    }),
-    'announcements:',
+  ourSpeakerYaml(lab, DAEMONS, {
+    localAs: OUR_AS,
     announcements,
-  ].join('\n');
+    gracefulRestartTime: 120,
+    ...(controlSocket === undefined ? {} : { controlSocket }),
+  });
 
 const WITH_COMMUNITIES = `  - { prefix: ${OURS}, communities: ['65001:100'], largeCommunities: ['65001:1:2'] }`;
 

@@ -98,3 +98,28 @@ export class OurSide {
     this.#listener = undefined;
   }
 }
+
+/**
+ * The YAML of our assembled speaker peering with every daemon `names` of the lab (from its own
+ * address on each link), announcing `announcements` (YAML list items, indented two spaces).
+ */
+export function ourSpeakerYaml(
+  lab: InteropLab,
+  names: readonly string[],
+  opts: { localAs: number; announcements: string; controlSocket?: string; gracefulRestartTime?: number },
+): string {
+  return [
+    'routerId: 10.251.0.1',
+    `localAs: ${opts.localAs}`,
+    'listen: { port: 0 }',
+    ...(opts.gracefulRestartTime === undefined ? [] : [`gracefulRestartTime: ${opts.gracefulRestartTime}`]),
+    ...(opts.controlSocket === undefined ? [] : [`controlSocket: ${opts.controlSocket}`]),
+    'peers:',
+    ...names.map((name) => {
+      const p = lab.peer(name);
+      return `  - { name: ${name}, address: '${p.address}', sourceAddress: '${p.ourAddress}', as: ${p.options.as}, holdTime: 9, keepaliveTime: 3 }`;
+    }),
+    'announcements:',
+    opts.announcements,
+  ].join('\n');
+}
