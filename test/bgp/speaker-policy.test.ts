@@ -7,6 +7,7 @@ import { fromConfigPolicies } from '../../bgp/policy/index.js';
 import { Rib } from '../../bgp/rib/index.js';
 import { BgpSpeaker, type PeerStatus, type SessionFactory } from '../../bgp/speaker/index.js';
 import { announce, v4Attributes } from './fixtures/rib-builders.js';
+import { establishedStatus } from './fixtures/speaker-sessions.js';
 
 const policyConfig = (policy: string, importPolicy = 'in'): SpeakerConfig =>
   parseSpeakerConfig(
@@ -49,15 +50,7 @@ function sessionsOnto(rib: Rib): { factory: SessionFactory; stops: { peer: strin
       announce(['10.1.0.0/24', '10.2.0.0/24'], v4Attributes({ asPath: [peer.as], nextHop: peer.address })),
     );
     return {
-      status: (): PeerStatus => ({
-        name: peer.name,
-        address: peer.address,
-        as: peer.as,
-        state: 'Established',
-        prefixesReceived: 0,
-        prefixesAccepted: 0,
-        prefixesAdvertised: 0,
-      }),
+      status: () => establishedStatus(peer),
       stop: async (_reason, opts) => {
         stops.push({ peer: peer.name, graceful: opts?.graceful === true });
         rib.removePeer(peer.name);

@@ -20,6 +20,7 @@ import {
 } from '../../bgp/speaker/index.js';
 import { RouteNetlink } from '../../src/netlink/index.js';
 import { ip, ipJson, requireRoot, TestNamespaces, type TestNs } from '../netlink/fixture.js';
+import { establishedStatus } from './fixtures/speaker-sessions.js';
 
 class ScriptedRib implements SpeakerRib {
   readonly localRouteSets: (readonly LocalRoute[])[] = [];
@@ -62,15 +63,7 @@ function scriptedSessions(): { factory: SessionFactory; started: SessionRecord[]
     };
     started.push(record);
     return {
-      status: (): PeerStatus => ({
-        name: peer.name,
-        address: peer.address,
-        as: peer.as,
-        state: 'Established',
-        prefixesReceived: 0,
-        prefixesAccepted: 0,
-        prefixesAdvertised: 0,
-      }),
+      status: () => establishedStatus(peer),
       stop: async (reason) => {
         record.stoppedWith = reason;
       },
