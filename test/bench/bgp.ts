@@ -57,8 +57,9 @@ interface SendRun {
 interface LearnRun {
   readonly establishedMs: number;
   readonly allMs: number;
-  /** CPU the learner used from enable until its FIB held all. */
+  /** CPU the learner, and the BIRD feeder, used from enable until the learner's FIB held all. */
   readonly cpuMs: number;
+  readonly feederCpuMs: number;
   /** VmRSS before the session came up. */
   readonly idleRss: number;
   readonly memory: Memory;
@@ -221,6 +222,7 @@ async function measureLearn(bench: BgpBenchLab, feeder: Daemon, learner: Learner
     const before = fibPrefixes(daemon.proc.pid);
     const idleRss = memoryOf(daemon.proc.pid).rss;
     const cpuBefore = cpuMsOf(daemon.proc.pid);
+    const feederBefore = cpuMsOf(feeder.proc.pid);
     const enabled = performance.now();
     await bench.birdc(feeder, 'enable', protocol);
     const establishedMs = await elapsedUntil(`${protocol} Established`, enabled, FIB_POLL_MS, async () =>
@@ -233,9 +235,10 @@ async function measureLearn(bench: BgpBenchLab, feeder: Daemon, learner: Learner
       () => fibPrefixes(daemon.proc.pid) >= before + ROUTES,
     );
     const cpuMs = cpuMsOf(daemon.proc.pid) - cpuBefore;
+    const feederCpuMs = cpuMsOf(feeder.proc.pid) - feederBefore;
     const memory = memoryOf(daemon.proc.pid);
     await bench.birdc(feeder, 'disable', protocol);
-    return { establishedMs, allMs, cpuMs, idleRss, memory };
+    return { establishedMs, allMs, cpuMs, feederCpuMs, idleRss, memory };
   } finally {
     await bench.stop(daemon);
   }
@@ -372,6 +375,10 @@ export function bgpTable(rounds: readonly Round[]): BenchTable {
       row('  learner CPU in that time (ms)', ms, {
         trellis: (r) => r.learn.trellis.cpuMs,
         bird: (r) => r.learn.bird.cpuMs,
+      }),
+      row('  BIRD feeder CPU in that time (ms)', ms, {
+        trellis: (r) => r.learn.trellis.feederCpuMs,
+        bird: (r) => r.learn.bird.feederCpuMs,
       }),
       row('learner VmRSS before the session (MiB)', mib, {
         trellis: (r) => r.learn.trellis.idleRss,
