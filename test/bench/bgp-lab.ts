@@ -1,7 +1,7 @@
 // The namespaces and daemons of the `bgp` benchmark. Its own small harness rather than
-// test/interop/peers.ts: the senders here hold 100,000 routes, every daemon waits passively for
-// the side under test to dial (so no connect-retry timer is measured), and the FRR receiver
-// runs bgpd alone (-Z), so it measures BGP and nothing of zebra or its kernel.
+// test/interop/peers.ts: the senders here hold 100,000 routes, the speaker under test always
+// waits passively and its counterpart dials at once (so no connect-retry timer is measured),
+// and the FRR receiver runs bgpd alone (-Z), so it measures BGP and nothing of zebra or its kernel.
 //
 //   snd 10.252.1.1 ---- rcv 10.252.1.2    sender (Trellis | BIRD | GoBGP) -> FRR bgpd
 //   snd 10.252.2.1 ---- lt  10.252.2.2    BIRD feeder -> Trellis, kernel sync on
@@ -89,6 +89,21 @@ export function fibPrefixes(pid: number): number {
   return Number(m[1]);
 }
 
+/**
+ * Whether the namespace `pid` runs in has an established TCP connection on port 179: read from
+ * /proc, because asking a BIRD over birdc while it feeds a new session delays the last partial
+ * chunk of its feed by about 2 s.
+ */
+export function bgpConnected(pid: number): boolean {
+  // Lines: "sl local_address rem_address st ...", addresses as HEX_IP:HEX_PORT; 01 = ESTABLISHED.
+  return readFileSync(`/proc/${pid}/net/tcp`, 'utf8')
+    .split('\n')
+    .some((line) => {
+      const [, local, remote, state] = line.trim().split(/\s+/);
+      return state === '01' && (local?.endsWith(':00B3') || remote?.endsWith(':00B3'));
+    });
+}
+
 export interface FrrPeerSummary {
   readonly state: string;
   readonly pfxRcd: number;
@@ -99,8 +114,6 @@ export interface BirdSession {
   readonly name: string;
   readonly link: LinkName;
   readonly peerAs: number;
-  /** Start with the protocol disabled (`enable` via birdc starts the measurement). */
-  readonly disabled: boolean;
 }
 
 export class BgpBenchLab {
@@ -233,10 +246,9 @@ export class BgpBenchLab {
         const [local, neighbor] = opts.ns === 'snd' ? [link.near, link.far] : [link.far, link.near];
         return [
           `protocol bgp ${s.name} {`,
-          ...(s.disabled ? ['  disabled;'] : []),
           `  local ${local} as ${opts.localAs};`,
           `  neighbor ${neighbor} as ${s.peerAs};`,
-          // Dial at once when enabled (the default waits 5 s).
+          // Dial at once (the default waits 5 s after start).
           '  connect delay time 0;',
           '  connect retry time 1;',
           ...(opts.passive ? ['  passive on;'] : []),
