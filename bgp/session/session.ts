@@ -146,7 +146,8 @@ export class BgpSession {
 
   /**
    * Takes an accepted TCP connection from this peer (the listener matched its address). Refused
-   * when stopped; with an Established session the newcomer gets Cease/7 (RFC 4271 6.8).
+   * when stopped; with an Established session the newcomer gets Cease/7 (RFC 4271 6.8). Our own
+   * connect still in progress is abandoned; one already connected stays, for collision detection.
    */
   accept(socket: BgpSocket): void {
     if (!this.#running) {
@@ -164,6 +165,10 @@ export class BgpSession {
     for (const old of this.#connections.filter((c) => c.direction === 'inbound')) this.#discard(old);
     this.#retryTimer?.cancel();
     this.#retryTimer = undefined;
+    // RFC 4271 8.2.2 Connect state: the peer's connection (Event 17) replaces our connect still
+    // in progress. Finishing ours too would only make a collision, which peers resolve racily.
+    this.#dialing?.abort();
+    this.#dialing = undefined;
     this.#attach(socket, 'inbound');
   }
 

@@ -97,21 +97,44 @@ export interface Endpoint {
 
 /**
  * One end of an in-memory TCP connection. Writes arrive at the other end in a later microtask,
- * in order; end() is a FIN after the data (both ends then close, as with allowHalfOpen false);
+ * in order, held until it has a 'data' listener; end() is a FIN after the data (both ends then close, as with allowHalfOpen false);
  * destroy() closes this end at once and the other after the data already written.
  */
 export class MemorySocket extends EventEmitter implements BgpSocket {
   other!: MemorySocket;
   destroyed = false;
   ended = false;
+  /**
+   * This end never answers a FIN: the other end, once ended, stays open until destroyed (as a
+   * Node socket whose data nobody reads never sees the FIN).
+   */
+  ignoresFin = false;
   /** Everything this end wrote, in order. */
   readonly written: Buffer[] = [];
+
+  /** Data that arrived before anyone listened: a kernel buffers it until the socket is read. */
+  readonly #unread: Buffer[] = [];
 
   constructor(
     readonly local: Endpoint,
     readonly remote: Endpoint,
   ) {
     super();
+    this.on('newListener', (event) => {
+      if (event === 'data') queueMicrotask(() => this.#flush());
+    });
+  }
+
+  #receive(chunk: Buffer): void {
+    if (this.destroyed) return;
+    this.#unread.push(chunk);
+    this.#flush();
+  }
+
+  #flush(): void {
+    while (this.#unread.length > 0 && this.listenerCount('data') > 0 && !this.destroyed) {
+      this.emit('data', this.#unread.shift());
+    }
   }
 
   get localAddress(): string {
@@ -132,9 +155,7 @@ export class MemorySocket extends EventEmitter implements BgpSocket {
     const copy = Buffer.from(data);
     this.written.push(copy);
     const other = this.other;
-    queueMicrotask(() => {
-      if (!other.destroyed) other.emit('data', copy);
-    });
+    queueMicrotask(() => other.#receive(copy));
     return true;
   }
 
@@ -142,6 +163,7 @@ export class MemorySocket extends EventEmitter implements BgpSocket {
     if (this.destroyed || this.ended) return;
     this.ended = true;
     queueMicrotask(() => {
+      if (this.other.ignoresFin) return;
       this.other.#shut();
       this.#shut();
     });

@@ -182,8 +182,25 @@ describe('bgp session FSM: passive and active', () => {
     assert.deepEqual(peer.types(), ['open']);
     await establish(peer);
     assert.equal(h.session.state, 'Established');
-    assert.equal(h.dialer.last.signal.aborted, true, 'the pending dial is abandoned');
     assert.equal(h.consumer.established.length, 1);
+  });
+
+  it('abandons its connect still in progress when the peer connects (RFC 4271 8.2.2 Connect)', async () => {
+    const h = harness();
+    h.session.start();
+    const attempt = h.dialer.last;
+    const peer = await h.inbound();
+    assert.equal(attempt.signal.aborted, true);
+    // The connect finishing anyway does not become a second connection.
+    const [ours, theirs] = socketPair({ address: US.address, port: ephemeral++ }, PEER);
+    const late = new ScriptedPeer(theirs);
+    attempt.connect(ours);
+    await settle();
+    assert.equal(late.closed, true);
+    assert.equal(late.count('open'), 0);
+    await establish(peer);
+    assert.equal(h.session.state, 'Established');
+    assert.equal(h.dialer.attempts.length, 1);
   });
 
   it('sends our OPEN first on an outbound connection', async () => {
@@ -283,6 +300,9 @@ describe('bgp session FSM: two of our sessions dialling each other at once', () 
     const [bOut, aIn] = socketPair({ address: b.address, port: 40002 }, { address: a.address, port: 179 });
     sa.dialer.last.connect(aOut);
     sb.dialer.last.connect(bOut);
+    // Both connects complete before either side accepts: two connections, a real collision.
+    await settle();
+    assert.deepEqual([sa.session.state, sb.session.state], ['OpenSent', 'OpenSent']);
     sb.session.accept(bIn);
     sa.session.accept(aIn);
     await clock.advance(0);
