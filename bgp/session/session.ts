@@ -158,7 +158,7 @@ export class BgpSession {
       this.#log.info('connection from the peer while Established: Cease/7');
       socket.on('error', () => {});
       socket.write(encodeMessage(cease(CeaseSubcode.CONNECTION_COLLISION_RESOLUTION), INITIAL_OPTIONS));
-      socket.end();
+      this.#endGracefully(socket);
       return;
     }
     // The peer dialled again: its previous attempt is dead to it.
@@ -489,9 +489,7 @@ export class BgpSession {
       if (ending === 'notify' && reason.kind === 'notification-sent') {
         socket.write(encodeMessage(reason.notification, conn.codec));
       }
-      socket.end();
-      const grace = this.#clock.setTimer(CLOSE_GRACE_MS, () => socket.destroy());
-      conn.closedPromise.then(() => grace.cancel());
+      this.#endGracefully(socket);
     } else {
       socket.destroy();
     }
@@ -507,6 +505,16 @@ export class BgpSession {
     }
     this.#scheduleRetry();
     this.#stateMayHaveChanged();
+  }
+
+  /**
+   * FIN after what was written, then destroy once the grace is over. A socket nobody reads never
+   * sees the peer's FIN, so without the timer it would stay open (and keep its fd) for good.
+   */
+  #endGracefully(socket: BgpSocket): void {
+    socket.end();
+    const grace = this.#clock.setTimer(CLOSE_GRACE_MS, () => socket.destroy());
+    socket.once('close', () => grace.cancel());
   }
 
   #stateMayHaveChanged(): void {

@@ -261,6 +261,19 @@ describe('bgp session FSM: collision detection (RFC 4271 6.8)', () => {
     assert.equal(first.closed, false);
   });
 
+  it('destroys the rejected connection after the grace even if the peer never closes it', async () => {
+    const h = harness({ passive: true });
+    h.session.start();
+    await establish(await h.inbound());
+    const [theirs, ours] = socketPair({ address: PEER.address, port: ephemeral++ }, US);
+    theirs.ignoresFin = true;
+    h.session.accept(ours);
+    await h.clock.advance(1999);
+    assert.equal(ours.destroyed, false);
+    await h.clock.advance(1);
+    assert.equal(ours.destroyed, true);
+  });
+
   it('a newer inbound connection replaces the peer’s older one in OpenSent', async () => {
     const h = harness({ passive: true });
     h.session.start();
