@@ -69,19 +69,33 @@ export interface KernelSyncStats {
 const RT_TABLE_MAIN = 254;
 const ESRCH = 'ESRCH';
 
+/**
+ * Both sides of one prefix in one record: a full table then costs one map entry per prefix and
+ * one lookup per change, and a flush walks its pending slots without looking anything up.
+ */
+interface Slot {
+  readonly dst: string;
+  /** What the RIB wants; undefined: the prefix should not be in the kernel. */
+  desired: KernelRoute | undefined;
+  /** Our route at our metric, as of the last dump plus our batches. */
+  installed: RouteSpec | undefined;
+  /** Listed in #pending: the two sides may differ. */
+  pending: boolean;
+  /** Why the kernel refused the last replace (e.g. ENETUNREACH: next hop not on link). */
+  failed: NetlinkError | undefined;
+}
+
 export class KernelSync {
   readonly #routes: RouteTable;
   readonly #place: KernelPlacement;
   readonly #flushDelayMs: number;
   readonly #maxPending: number;
   readonly #log: Logger;
-  readonly #desired = new Map<string, KernelRoute>();
-  /** Our routes at our metric, by dst: the kernel's state as of the last dump plus our batches. */
-  readonly #installed = new Map<string, RouteSpec>();
+  /** By dst; a slot with neither side set is dropped at the flush that empties it. */
+  readonly #slots = new Map<string, Slot>();
   /** Our protocol in our table at another metric (an older configuration): removed at the sweep. */
   #strays: RouteSpec[] = [];
-  readonly #pending = new Set<string>();
-  readonly #failed = new Map<string, NetlinkError>();
+  #pending: Slot[] = [];
   #converged = true;
   #timer: NodeJS.Timeout | undefined;
   #batches = 0;
@@ -107,7 +121,7 @@ export class KernelSync {
     this.#converged = !opts.keepStale;
     this.#readKernel();
     this.#log.info(
-      { installed: this.#installed.size, strays: this.#strays.length, keepStale: opts.keepStale },
+      { installed: this.stats().installed, strays: this.#strays.length, keepStale: opts.keepStale },
       'kernel sync: read existing BGP routes',
     );
     if (this.#converged) this.#schedule();
@@ -116,16 +130,30 @@ export class KernelSync {
   /** Wants `route` in the kernel (replacing what its prefix had). KernelRouteError if malformed. */
   set(route: KernelRoute): void {
     checkKernelRoute(route);
-    const current = this.#desired.get(route.dst);
-    if (current !== undefined && sameRoute(current, route)) return;
-    this.#desired.set(route.dst, route);
-    this.#mark(route.dst);
+    const slot = this.#slots.get(route.dst);
+    if (slot === undefined) {
+      const added: Slot = {
+        dst: route.dst,
+        desired: route,
+        installed: undefined,
+        pending: false,
+        failed: undefined,
+      };
+      this.#slots.set(route.dst, added);
+      this.#mark(added);
+      return;
+    }
+    if (slot.desired !== undefined && sameRoute(slot.desired, route)) return;
+    slot.desired = route;
+    this.#mark(slot);
   }
 
   /** The prefix is no longer wanted: its route goes (after convergence, if we are restarting). */
   delete(dst: string): void {
-    if (!this.#desired.delete(dst)) return;
-    this.#mark(dst);
+    const slot = this.#slots.get(dst);
+    if (slot?.desired === undefined) return;
+    slot.desired = undefined;
+    this.#mark(slot);
   }
 
   /** The RIB has converged: re-read the kernel and make it match, removing stale routes. */
@@ -137,8 +165,7 @@ export class KernelSync {
   /** Re-reads the kernel and repairs every difference (someone else changed our routes). */
   resync(): KernelFlushResult {
     this.#readKernel();
-    for (const dst of this.#desired.keys()) this.#pending.add(dst);
-    for (const dst of this.#installed.keys()) this.#pending.add(dst);
+    for (const slot of this.#slots.values()) this.#enqueue(slot);
     return this.flush();
   }
 
@@ -149,36 +176,40 @@ export class KernelSync {
       this.#timer = undefined;
     }
     const ops: RouteBatchOp[] = [];
-    const dsts: string[] = [];
-    for (const dst of this.#pending) {
-      const wanted = this.#desired.get(dst);
-      const installed = this.#installed.get(dst);
-      if (wanted !== undefined) {
-        if (installed !== undefined && forwardsAs(wanted, installed)) {
-          this.#failed.delete(dst);
+    /** Parallel to ops; undefined for a stray. */
+    const targets: (Slot | undefined)[] = [];
+    const pending = this.#pending;
+    this.#pending = [];
+    for (const slot of pending) {
+      slot.pending = false;
+      const { desired, installed } = slot;
+      if (desired !== undefined) {
+        if (installed !== undefined && forwardsAs(desired, installed)) {
+          slot.failed = undefined;
           continue;
         }
-        ops.push({ op: 'replace', route: toRouteSpec(wanted, this.#place) });
-        dsts.push(dst);
-      } else if (installed !== undefined && this.#converged) {
+        ops.push({ op: 'replace', route: toRouteSpec(desired, this.#place) });
+        targets.push(slot);
+      } else if (installed === undefined) {
+        this.#slots.delete(slot.dst);
+      } else if (this.#converged) {
         ops.push({ op: 'delete', route: toDeleteSpec(installed) });
-        dsts.push(dst);
+        targets.push(slot);
       }
     }
-    this.#pending.clear();
     if (this.#converged && this.#strays.length > 0) {
       for (const stray of this.#strays) {
         ops.push({ op: 'delete', route: toDeleteSpec(stray) });
-        dsts.push(stray.dst);
+        targets.push(undefined);
       }
       this.#strays = [];
     }
-    return this.#apply(ops, dsts);
+    return this.#apply(ops, targets);
   }
 
   /** Removes every route of ours from the kernel (shutdown without graceful restart). */
   removeAll(): KernelFlushResult {
-    this.#desired.clear();
+    for (const slot of this.#slots.values()) slot.desired = undefined;
     this.#converged = true;
     return this.resync();
   }
@@ -190,21 +221,37 @@ export class KernelSync {
   }
 
   stats(): KernelSyncStats {
+    let desired = 0;
+    let installed = 0;
     let stale = 0;
-    for (const dst of this.#installed.keys()) if (!this.#desired.has(dst)) stale++;
+    let failed = 0;
+    for (const slot of this.#slots.values()) {
+      if (slot.desired !== undefined) desired++;
+      if (slot.installed !== undefined) {
+        installed++;
+        if (slot.desired === undefined) stale++;
+      }
+      if (slot.failed !== undefined) failed++;
+    }
     return {
-      desired: this.#desired.size,
-      installed: this.#installed.size,
+      desired,
+      installed,
       stale: stale + this.#strays.length,
-      pending: this.#pending.size,
-      failed: this.#failed.size,
+      pending: this.#pending.length,
+      failed,
       batches: this.#batches,
     };
   }
 
-  #mark(dst: string): void {
-    this.#pending.add(dst);
-    if (this.#pending.size >= this.#maxPending) this.flush();
+  #enqueue(slot: Slot): void {
+    if (slot.pending) return;
+    slot.pending = true;
+    this.#pending.push(slot);
+  }
+
+  #mark(slot: Slot): void {
+    this.#enqueue(slot);
+    if (this.#pending.length >= this.#maxPending) this.flush();
     else this.#schedule();
   }
 
@@ -219,48 +266,68 @@ export class KernelSync {
   }
 
   #readKernel(): void {
-    this.#installed.clear();
+    for (const slot of this.#slots.values()) slot.installed = undefined;
     this.#strays = [];
     for (const family of [4, 6] as IpFamily[]) {
       const filter = { family, protocol: this.#place.protocol, table: this.#place.table };
       for (const route of this.#routes.listRoutes(filter)) {
-        if ((route.metric ?? 0) === this.#place.metric) this.#installed.set(route.dst, route);
-        else this.#strays.push(route);
+        if ((route.metric ?? 0) !== this.#place.metric) {
+          this.#strays.push(route);
+          continue;
+        }
+        const slot = this.#slots.get(route.dst);
+        if (slot !== undefined) slot.installed = route;
+        else {
+          const found: Slot = {
+            dst: route.dst,
+            desired: undefined,
+            installed: route,
+            pending: false,
+            failed: undefined,
+          };
+          this.#slots.set(route.dst, found);
+        }
       }
     }
   }
 
-  #apply(ops: RouteBatchOp[], dsts: string[]): KernelFlushResult {
+  #apply(ops: readonly RouteBatchOp[], targets: readonly (Slot | undefined)[]): KernelFlushResult {
     if (ops.length === 0) return { replaced: 0, deleted: 0, failed: [] };
     const result = this.#routes.applyRouteBatch(ops);
     this.#batches++;
-    const refused = new Map(result.failed.map((f) => [f.index, f.error]));
+    const refused: (NetlinkError | undefined)[] = [];
+    for (const f of result.failed) refused[f.index] = f.error;
     const failed: { dst: string; error: NetlinkError }[] = [];
     let replaced = 0;
     let deleted = 0;
-    ops.forEach((o, i) => {
-      const dst = dsts[i]!;
-      const error = refused.get(i);
-      if (o.op === 'delete') {
+    for (let i = 0; i < ops.length; i++) {
+      const op = ops[i]!;
+      const slot = targets[i];
+      const error = refused[i];
+      if (op.op === 'delete') {
         // ESRCH: already gone (an interface went down and took it along): the goal is met.
         if (error !== undefined && error.code !== ESRCH) {
-          failed.push({ dst, error });
-          return;
+          failed.push({ dst: op.route.dst, error });
+          continue;
         }
-        if ((o.route.metric ?? 0) === this.#place.metric) this.#installed.delete(dst);
+        // A stray is at another metric: our model of routes at our metric is unchanged.
+        if (slot !== undefined) {
+          slot.installed = undefined;
+          if (slot.desired === undefined && !slot.pending) this.#slots.delete(slot.dst);
+        }
         deleted++;
-        return;
+        continue;
       }
       if (error !== undefined) {
         // The kernel keeps the previous route on a refused replace; our model stays as it was.
-        this.#failed.set(dst, error);
-        failed.push({ dst, error });
-        return;
+        slot!.failed = error;
+        failed.push({ dst: op.route.dst, error });
+        continue;
       }
-      this.#failed.delete(dst);
-      this.#installed.set(dst, o.route);
+      slot!.failed = undefined;
+      slot!.installed = op.route;
       replaced++;
-    });
+    }
     if (failed.length > 0) {
       this.#log.warn(
         { failed: failed.length, first: failed[0]!.error.message },
