@@ -95,6 +95,8 @@ export function forwardsAs(route: KernelRoute, info: RouteSpec): boolean {
 /** Two desired routes are the same when their next-hop sets are (order does not matter). */
 export function sameRoute(a: KernelRoute, b: KernelRoute): boolean {
   if (a.dst !== b.dst || a.family !== b.family) return false;
+  // Shared hop lists (the speaker's): no keys to build for the common case.
+  if (a.nextHops === b.nextHops) return true;
   const ka = uniqueNextHops(a.nextHops).map((h) => hopKey(h.gateway, h.ifindex));
   const kb = uniqueNextHops(b.nextHops).map((h) => hopKey(h.gateway, h.ifindex));
   return ka.length === kb.length && ka.every((k, i) => k === kb[i]);

@@ -14,6 +14,35 @@ const isLinkLocal = (address: string): boolean => /^fe[89ab][0-9a-f]:/i.test(add
 const isUnusableGlobal = (address: string): boolean => address === '::' || /^::ffff:/i.test(address);
 
 /**
+ * Next hops and one-hop lists are shared between routes: a full table has 100k routes over a
+ * handful of next hops, and each route kept its own hop object and list for as long as it is
+ * installed (kernel sync holds the desired routes). Bounded against next-hop churn.
+ */
+const sharedHops = new Map<string, KernelNextHop>();
+const soloLists = new WeakMap<KernelNextHop, readonly KernelNextHop[]>();
+const MAX_SHARED_HOPS = 4096;
+
+function sharedHop(gateway: string, ifindex: number | undefined): KernelNextHop {
+  const key = ifindex === undefined ? gateway : `${gateway}%${ifindex}`;
+  let hop = sharedHops.get(key);
+  if (hop === undefined) {
+    if (sharedHops.size >= MAX_SHARED_HOPS) sharedHops.clear();
+    hop = Object.freeze(ifindex === undefined ? { gateway } : { gateway, ifindex });
+    sharedHops.set(key, hop);
+  }
+  return hop;
+}
+
+function soloList(hop: KernelNextHop): readonly KernelNextHop[] {
+  let list = soloLists.get(hop);
+  if (list === undefined) {
+    list = Object.freeze([hop]);
+    soloLists.set(hop, list);
+  }
+  return list;
+}
+
+/**
  * The gateway of one path. A link-local next hop, with the session's interface, is preferred to
  * the global one: it is the peer's own address on the shared link (RFC 2545 3), reachable
  * without any route, whereas the global one may sit on a subnet the kernel has no route to
@@ -22,13 +51,21 @@ const isUnusableGlobal = (address: string): boolean => address === '::' || /^::f
  */
 function nextHopOf(path: ForwardingPath): KernelNextHop | undefined {
   if (path.linkLocalNextHop !== undefined && path.ifindex !== undefined) {
-    return { gateway: path.linkLocalNextHop, ifindex: path.ifindex };
+    return sharedHop(path.linkLocalNextHop, path.ifindex);
   }
   const global = path.nextHop;
   if (global === undefined || isUnusableGlobal(global)) return undefined;
-  if (isLinkLocal(global))
-    return path.ifindex === undefined ? undefined : { gateway: global, ifindex: path.ifindex };
-  return { gateway: global };
+  if (isLinkLocal(global)) return path.ifindex === undefined ? undefined : sharedHop(global, path.ifindex);
+  return sharedHop(global, undefined);
+}
+
+function nextHopsOf(paths: readonly ForwardingPath[]): readonly KernelNextHop[] | undefined {
+  if (paths.length === 1) {
+    const hop = nextHopOf(paths[0]!);
+    return hop === undefined ? undefined : soloList(hop);
+  }
+  const hops = paths.map(nextHopOf).filter((h): h is KernelNextHop => h !== undefined);
+  return hops.length === 0 ? undefined : hops;
 }
 
 /** The kernel route for a change, or undefined when the prefix must not be in the kernel. */
@@ -36,7 +73,7 @@ export function kernelRouteOf(change: LocRibChange): KernelRoute | undefined {
   const best = change.paths[0];
   // Our own best route: the prefix is local (a pod block, a service range), never via BGP.
   if (best === undefined || best.nextHop === undefined) return undefined;
-  const nextHops = change.paths.map(nextHopOf).filter((h): h is KernelNextHop => h !== undefined);
-  if (nextHops.length === 0) return undefined;
+  const nextHops = nextHopsOf(change.paths);
+  if (nextHops === undefined) return undefined;
   return { family: change.prefix.family === 'ipv4' ? 4 : 6, dst: formatPrefix(change.prefix), nextHops };
 }
