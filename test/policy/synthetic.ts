@@ -1,6 +1,6 @@
 // A synthetic cluster at scale for the policy benchmark: `policies` NetworkPolicies over
-// `endpoints` local pods (every pod has a host interface), spread over namespaces, with the
-// selector shapes real clusters use (pod selector, namespace+pod selector, named ports,
+// `endpoints` pods, by default all local (every pod has a host interface), spread over
+// namespaces, with the selector shapes real clusters use (pod selector, namespace+pod selector, named ports,
 // ipBlock with except, egress). Deterministic: the same options give the same cluster.
 // Every (namespace, app) pair is selected by one policy once policies >= namespaces * APPS.
 import type { ClusterState, Namespace, NetworkPolicy, Pod } from '../../policy/model.js';
@@ -12,6 +12,11 @@ export interface SyntheticOptions {
   namespaces?: number;
   /** Every n-th pod is dual-stack (default 4); the rest IPv4 only. */
   dualStackEvery?: number;
+  /**
+   * How many of the pods are on the node compiled for (default: all), scattered over the pod
+   * indexes; the others have no host interface, as pods on other nodes.
+   */
+  localEndpoints?: number;
 }
 
 const APPS = 20;
@@ -20,10 +25,10 @@ const TEAMS = 5;
 
 const nsName = (i: number) => `ns${i}`;
 
-function podOf(i: number, namespaces: number, dualStackEvery: number): Pod {
+function podOf(i: number, namespaces: number, dualStackEvery: number, local: boolean): Pod {
   // 10.64.0.0/10 and fd64::/64 hold up to 4M pods, far beyond any benchmark.
   const v4 = `10.${64 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}`;
-  return {
+  const pod: Pod = {
     namespace: nsName(i % namespaces),
     name: `pod${i}`,
     labels: { app: `app${Math.floor(i / namespaces) % APPS}`, tier: TIERS[i % TIERS.length]! },
@@ -32,9 +37,22 @@ function podOf(i: number, namespaces: number, dualStackEvery: number): Pod {
       { name: 'http', containerPort: 8080, protocol: 'TCP' },
       { name: 'metrics', containerPort: 9090, protocol: 'TCP' },
     ],
-    hostInterface: `trl${i.toString(16).padStart(8, '0')}`,
   };
+  if (local) pod.hostInterface = `trl${i.toString(16).padStart(8, '0')}`;
+  return pod;
 }
+
+/** A prime above any pod count, so multiplying by it permutes the pod indexes modulo the count. */
+const SCATTER = 2_147_483_647;
+
+/**
+ * Whether pod `i` of `endpoints` is one of the `local` ones: those the permutation maps below
+ * `local`. That is exactly `local` pods, scattered over namespaces, apps and tiers (for
+ * 10,000 pods: 110 local ones come from all 50 namespaces and 110 different apps-in-namespace),
+ * as a scheduler spreading replicas over nodes would place them.
+ */
+const isLocal = (i: number, local: number, endpoints: number) =>
+  (i * (SCATTER % endpoints)) % endpoints < local;
 
 /** Policy `j`; `revision` changes its port list only, as an edit of that policy would. */
 export function syntheticPolicy(j: number, namespaces: number, revision = 0): NetworkPolicy {
@@ -73,12 +91,18 @@ export function syntheticPolicy(j: number, namespaces: number, revision = 0): Ne
 export function syntheticCluster(options: SyntheticOptions): ClusterState {
   const namespaces = options.namespaces ?? 50;
   const dualStackEvery = options.dualStackEvery ?? 4;
+  const local = options.localEndpoints ?? options.endpoints;
+  if (!Number.isInteger(local) || local < 0 || local > options.endpoints) {
+    throw new RangeError(`localEndpoints ${local}: not a whole number from 0 to ${options.endpoints}`);
+  }
   return {
     namespaces: Array.from(
       { length: namespaces },
       (_, i): Namespace => ({ name: nsName(i), labels: { team: `t${i % TEAMS}` } }),
     ),
-    pods: Array.from({ length: options.endpoints }, (_, i) => podOf(i, namespaces, dualStackEvery)),
+    pods: Array.from({ length: options.endpoints }, (_, i) =>
+      podOf(i, namespaces, dualStackEvery, isLocal(i, local, options.endpoints)),
+    ),
     policies: Array.from({ length: options.policies }, (_, j) => syntheticPolicy(j, namespaces)),
   };
 }
