@@ -93,8 +93,16 @@ export function attrsLength(attrs: readonly RtAttr[]): number {
 
 /** Writes one attribute header (length covers header + payload, without padding). */
 export function writeAttrHeader(buf: Buffer, at: number, type: number, payloadLength: number): number {
-  buf.writeUInt16LE(RTA_HDRLEN + payloadLength, at);
-  buf.writeUInt16LE(type, at + 2);
+  const length = RTA_HDRLEN + payloadLength;
+  if (length > 0xffff || type > 0xffff || at + RTA_HDRLEN > buf.length) {
+    throw new RangeError(`attribute ${type} of ${length} bytes does not fit at offset ${at}`);
+  }
+  // Byte stores, not writeUInt16LE: route batches write 100k+ headers and its per-call checks
+  // cost more than the stores (the one check above covers them).
+  buf[at] = length & 0xff;
+  buf[at + 1] = length >>> 8;
+  buf[at + 2] = type & 0xff;
+  buf[at + 3] = type >>> 8;
   return at + RTA_HDRLEN;
 }
 
@@ -108,10 +116,13 @@ export function writeAttrU32(buf: Buffer, at: number, type: number, value: numbe
 /** Writes a byte-string attribute and zeroes its padding; returns the aligned offset after it. */
 export function writeAttrBytes(buf: Buffer, at: number, type: number, data: Uint8Array): number {
   const start = writeAttrHeader(buf, at, type, data.length);
-  buf.set(data, start);
   const end = start + data.length;
   const padded = align4(end);
-  buf.fill(0, end, padded);
+  if (padded > buf.length) throw new RangeError(`attribute ${type} does not fit at offset ${at}`);
+  // Addresses are 4 or 16 bytes: a loop beats set()'s call overhead at that size.
+  if (data.length <= 16) for (let i = 0; i < data.length; i++) buf[start + i] = data[i]!;
+  else buf.set(data, start);
+  for (let i = end; i < padded; i++) buf[i] = 0;
   return padded;
 }
 
@@ -419,14 +430,17 @@ export interface RtMsg {
 
 /** Writes an rtmsg at `at`; returns the offset after it. */
 export function writeRtMsg(b: Buffer, at: number, m: RtMsg): number {
-  b.writeUInt8(m.family, at);
-  b.writeUInt8(m.dstLen, at + 1);
-  b.writeUInt8(m.srcLen, at + 2);
-  b.writeUInt8(m.tos, at + 3);
-  b.writeUInt8(m.table, at + 4);
-  b.writeUInt8(m.protocol, at + 5);
-  b.writeUInt8(m.scope, at + 6);
-  b.writeUInt8(m.type, at + 7);
+  // writeUInt8 would check each field's range: callers build headers from validated values,
+  // and this runs once per route of a 100k-route batch.
+  if (at + RTMSG_LEN > b.length) throw new RangeError(`rtmsg does not fit at offset ${at}`);
+  b[at] = m.family;
+  b[at + 1] = m.dstLen;
+  b[at + 2] = m.srcLen;
+  b[at + 3] = m.tos;
+  b[at + 4] = m.table;
+  b[at + 5] = m.protocol;
+  b[at + 6] = m.scope;
+  b[at + 7] = m.type;
   b.writeUInt32LE(m.flags >>> 0, at + 8);
   return at + RTMSG_LEN;
 }

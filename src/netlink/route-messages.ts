@@ -125,12 +125,24 @@ function checkU32(value: number, what: string, min = 0): void {
   }
 }
 
+/**
+ * The last gateway parsed: a batch of a full table names one or a few gateways 100k times.
+ * Its bytes are only ever read (copied into messages), so sharing them is safe.
+ */
+let lastGateway: { readonly text: string; readonly family: IpFamily; readonly bytes: Uint8Array } | undefined;
+
 function gatewayBytes(gateway: string, family: IpFamily, dst: string): Uint8Array {
+  if (lastGateway !== undefined && lastGateway.text === gateway && lastGateway.family === family) {
+    return lastGateway.bytes;
+  }
+  let bytes: Uint8Array;
   try {
-    return parseIp(gateway, family).bytes;
+    bytes = parseIp(gateway, family).bytes;
   } catch {
     throw new NetlinkInputError(`route ${dst}: gateway "${gateway}" is not an IPv${family} address`);
   }
+  lastGateway = { text: gateway, family, bytes };
+  return bytes;
 }
 
 function defaultScope(op: RouteOp, typeValue: number, hasNextHop: boolean): number {
