@@ -14,7 +14,7 @@ const large = (text: string): LargeCommunity => {
 };
 
 /** ORIGIN IGP, empty AS_PATH (prepended per eBGP peer), communities, large communities, MED. */
-export function localRouteOf(a: Announcement): LocalRoute {
+function attributesOf(a: Announcement): PathAttribute[] {
   const attributes: PathAttribute[] = [
     { type: 'origin', origin: 'igp' },
     { type: 'as-path', segments: [] },
@@ -25,7 +25,26 @@ export function localRouteOf(a: Announcement): LocalRoute {
   if (a.largeCommunities.length > 0) {
     attributes.push({ type: 'large-communities', communities: a.largeCommunities.map(large) });
   }
-  return { prefix: parsePrefix(a.prefix), attributes };
+  return attributes;
+}
+
+/**
+ * Our announcements as local routes. Announcements with equal MED and communities share one
+ * attribute list: a node announcing 100k prefixes usually has a handful of distinct sets, and
+ * the RIB converts each list once (a list per announcement took 0.8 s for 100k).
+ */
+export function localRoutesOf(announcements: readonly Announcement[]): LocalRoute[] {
+  const shared = new Map<string, readonly PathAttribute[]>();
+  return announcements.map((a) => {
+    // Config validation canonicalised the values: equal text means equal attributes.
+    const key = `${a.med ?? ''}|${a.communities.join(',')}|${a.largeCommunities.join(',')}`;
+    let attributes = shared.get(key);
+    if (attributes === undefined) {
+      attributes = attributesOf(a);
+      shared.set(key, attributes);
+    }
+    return { prefix: parsePrefix(a.prefix), attributes };
+  });
 }
 
 export interface PeerListChanges {

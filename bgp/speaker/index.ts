@@ -1,6 +1,6 @@
 // The BGP speaker: sessions + RIB + kernel sync + announcements + control API.
 
-export { diffPeers, localRouteOf, type PeerListChanges } from './announcements.js';
+export { diffPeers, localRoutesOf, type PeerListChanges } from './announcements.js';
 export { peerLinkFactory, type RunningSpeaker, type RunSpeakerOptions, runSpeaker } from './assemble.js';
 export { ControlClientError, type ControlHandlers, ControlServer, controlRequest } from './control.js';
 export {

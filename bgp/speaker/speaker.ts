@@ -5,7 +5,7 @@ import { silentLogger } from '../../src/log.js';
 import type { PeerConfig, SpeakerConfig } from '../config/index.js';
 import { KernelSync, type RouteTable } from '../kernel/index.js';
 import { fromConfigPolicies } from '../policy/index.js';
-import { diffPeers, localRouteOf } from './announcements.js';
+import { diffPeers, localRoutesOf } from './announcements.js';
 import { ControlServer } from './control.js';
 import { kernelRouteOf } from './forwarding.js';
 import type { LocRibChange, SessionFactory, SpeakerRib, SpeakerSession } from './ports.js';
@@ -75,7 +75,7 @@ export class BgpSpeaker {
   static async start(opts: BgpSpeakerOptions): Promise<BgpSpeaker> {
     const speaker = new BgpSpeaker(opts);
     speaker.#rib.onChange((change) => speaker.#onRibChange(change));
-    speaker.#rib.setLocalRoutes(opts.config.announcements.map(localRouteOf));
+    speaker.#rib.setLocalRoutes(localRoutesOf(opts.config.announcements));
     for (const peer of opts.config.peers) speaker.#startSession(peer);
     if (opts.config.controlSocket !== undefined) {
       speaker.#control = await ControlServer.listen(opts.config.controlSocket, {
@@ -143,7 +143,7 @@ export class BgpSpeaker {
     // join (they may name policies that are new).
     if (policies !== undefined) this.#rib.setPolicies(policies);
     for (const p of [...changes.added, ...changes.changed]) this.#startSession(p);
-    this.#rib.setLocalRoutes(config.announcements.map(localRouteOf));
+    this.#rib.setLocalRoutes(localRoutesOf(config.announcements));
     this.#log.info(
       {
         added: changes.added.length,
