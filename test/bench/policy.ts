@@ -19,7 +19,7 @@ import type { ClusterState } from '../../policy/model.js';
 import { type RenderedPolicy, renderPolicy } from '../../policy/render.js';
 import { selectorMatches } from '../../policy/selector.js';
 import { isRoot } from '../../src/lab/index.js';
-import { syntheticCluster, withPolicyEdit, withTierChange } from '../policy/synthetic.js';
+import { syntheticCluster, withAppChange, withPolicyEdit, withTierChange } from '../policy/synthetic.js';
 import { type BenchSection, type BenchTable, percentile } from './section.js';
 
 const POLICIES = 1000;
@@ -140,11 +140,11 @@ function nodeView(): View {
   }
   const pick = (from: readonly number[], i: number, stride: number) => from[(i * stride) % from.length]!;
   return {
-    label: `node view: ${NODE_MAX_PODS} of ${ENDPOINTS} endpoints on this node`,
+    label: `node view: ${NODE_MAX_PODS} of ${ENDPOINTS.toLocaleString('en-US')} endpoints on this node`,
     state,
     changes: [
       {
-        what: 'label change of a local pod',
+        what: 'label change of a local pod (tier: peer sets only)',
         next: (s, i) => withTierChange(s, pick(local, i, 7), 1),
         chains: 'none',
       },
@@ -162,6 +162,12 @@ function nodeView(): View {
         what: `policy edit, a policy selecting no local pod (${unused.length} do)`,
         next: (s, i) => withPolicyEdit(s, pick(unused, i, 53), 1 + i),
         chains: 'none',
+      },
+      // Last: it moves pods between policies, so the two lists above would no longer hold.
+      {
+        what: 'label change of a local pod, app: another policy picks it',
+        next: (s, i) => withAppChange(s, pick(local, i, 13), 1),
+        chains: 'some',
       },
     ],
   };

@@ -116,6 +116,18 @@ export function withTierChange(state: ClusterState, index: number, step: number)
   return { ...state, pods };
 }
 
+/**
+ * The cluster with pod `index`'s app label moved on by `step`: the policies selecting the pod
+ * change, so a local pod's endpoint chains are rewritten (besides peer-set members).
+ */
+export function withAppChange(state: ClusterState, index: number, step: number): ClusterState {
+  const pods = [...state.pods];
+  const pod = pods[index]!;
+  const app = (Number(pod.labels['app']!.slice('app'.length)) + step) % APPS;
+  pods[index] = { ...pod, labels: { ...pod.labels, app: `app${app}` } };
+  return { ...state, pods };
+}
+
 /** The cluster with policy `j`'s ports changed (revision > 0): one policy chain is replaced. */
 export function withPolicyEdit(state: ClusterState, j: number, revision: number): ClusterState {
   const policies = [...state.policies];
