@@ -63,6 +63,9 @@ export interface RouteBatchResult {
   readonly failed: readonly { readonly index: number; readonly error: NetlinkError }[];
 }
 
+/** An IPv4 route with a gateway and a metric: nlmsghdr, rtmsg and four attributes. */
+const TYPICAL_ROUTE_MESSAGE_BYTES = 64;
+
 export class RouteNetlink {
   readonly #socket: NetlinkSocket;
 
@@ -211,13 +214,17 @@ export class RouteNetlink {
    * ESRCH for deleting an absent route) are reported per op and do not stop the others.
    */
   applyRouteBatch(ops: readonly RouteBatchOp[]): RouteBatchResult {
-    const batch = new RequestBatch((index) => describeRoute(ops[index]!.route));
-    ops.forEach((o, index) => {
+    const batch = new RequestBatch((index) => describeRoute(ops[index]!.route), {
+      messages: ops.length,
+      bytes: ops.length * TYPICAL_ROUTE_MESSAGE_BYTES,
+    });
+    for (let index = 0; index < ops.length; index++) {
+      const o = ops[index]!;
       if (o.op !== 'replace' && o.op !== 'delete') {
         throw new NetlinkInputError(`route batch op ${index}: unknown op "${String(o.op)}"`);
       }
       batch.add(routeRequest(o.op, o.route));
-    });
+    }
     const failed: { index: number; error: NetlinkError }[] = [];
     this.#socket.sendBatch(batch).forEach((error, index) => {
       if (error !== undefined) failed.push({ index, error });

@@ -366,15 +366,24 @@ export class NetlinkSocket {
  * bad input still throws from `add` before anything is sent.
  */
 export class RequestBatch {
-  #buf = Buffer.allocUnsafe(16 * 1024);
+  #buf: Buffer;
   /** Start of message i; offsets[count] is the end of the last one. */
-  #offsets = new Uint32Array(257);
+  #offsets: Uint32Array;
   #count = 0;
   readonly #describe: (index: number) => string;
 
-  /** `describe(i)` names request i in errors; called only for requests the kernel refuses. */
-  constructor(describe: (index: number) => string) {
+  /**
+   * `describe(i)` names request i in errors; called only for requests the kernel refuses.
+   * `expected` sizes the buffers up front (a guess is fine: they grow), sparing a large batch
+   * the copies of doubling from a small start.
+   */
+  constructor(
+    describe: (index: number) => string,
+    expected: { readonly messages: number; readonly bytes: number } = { messages: 256, bytes: 16 * 1024 },
+  ) {
     this.#describe = describe;
+    this.#buf = Buffer.allocUnsafe(Math.max(1024, expected.bytes));
+    this.#offsets = new Uint32Array(Math.max(1, expected.messages) + 1);
   }
 
   get count(): number {
