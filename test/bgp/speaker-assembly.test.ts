@@ -6,6 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { parseSpeakerConfig, type SpeakerConfig } from '../../bgp/config/index.js';
 import { type RunningSpeaker, runSpeaker } from '../../bgp/speaker/index.js';
 import { ip, ipJson, requireRoot, TestNamespaces, type TestNs } from '../netlink/fixture.js';
+import { waitFor } from '../wait.js';
 
 interface KernelRoute {
   dst: string;
@@ -13,15 +14,8 @@ interface KernelRoute {
   protocol?: string;
 }
 
-async function until<T>(what: string, probe: () => T | undefined, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timeout waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const until = <T>(what: string, probe: () => T | undefined, timeoutMs = 10_000): Promise<T> =>
+  waitFor(what, timeoutMs, probe, 50);
 
 const speakerConfig = (yaml: string): SpeakerConfig => parseSpeakerConfig(yaml, 'test');
 

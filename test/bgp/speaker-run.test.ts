@@ -11,18 +11,12 @@ import { execa, type ResultPromise } from 'execa';
 import { parseSpeakerConfig } from '../../bgp/config/index.js';
 import { type PeerStatus, type RunningSpeaker, runSpeaker } from '../../bgp/speaker/index.js';
 import { requireRoot, TestNamespaces, type TestNs } from '../netlink/fixture.js';
+import { waitFor } from '../wait.js';
 
 const MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src/cli/main.js');
 
-async function until<T>(what: string, probe: () => T | undefined, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timeout waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const until = <T>(what: string, probe: () => T | undefined, timeoutMs = 15_000): Promise<T> =>
+  waitFor(what, timeoutMs, probe, 50);
 
 describe('trellis bgp run', function () {
   this.timeout(30_000);

@@ -13,6 +13,7 @@ import { type PeerStatus, SpeakerReconfigureError } from '../../bgp/speaker/inde
 import { FileDatastore } from '../../src/datastore/file.js';
 import type { Resource } from '../../src/datastore/types.js';
 import { validateResource } from '../../src/resources/index.js';
+import { waitFor } from '../wait.js';
 
 const node = (name: string, ipv4: string, extra: object = {}): Resource => ({
   apiVersion: 'trellis.network/v1',
@@ -296,10 +297,5 @@ describe('agent BgpSync (fake speaker, file datastore)', () => {
   });
 });
 
-async function until(done: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!done()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+const until = (done: () => boolean, timeoutMs = 5000): Promise<true> =>
+  waitFor('the condition', timeoutMs, () => (done() ? true : undefined), 20);

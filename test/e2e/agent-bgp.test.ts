@@ -12,6 +12,7 @@ import { type AddedPod, buildShim, Cluster, type ClusterNode, REPO_ROOT } from '
 import type { PeerStatus, RouteStatus } from '../../bgp/speaker/index.js';
 import { requireRoot } from '../../src/lab/index.js';
 import type { IPAMBlock } from '../../src/resources/index.js';
+import { waitFor } from '../wait.js';
 
 const HTTP_PORT = 9477;
 const DUAL = { assignIPv4: true, assignIPv6: true, ipv4Pools: ['bgp-v4'], ipv6Pools: ['bgp-v6'] };
@@ -44,20 +45,8 @@ async function bgpCli<T>(node: ClusterNode, what: 'peers' | 'routes'): Promise<T
   return JSON.parse(stdout) as T;
 }
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`${what}: not reached in ${timeoutMs} ms (${String(last)})`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
+const until = <T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> =>
+  waitFor(what, timeoutMs, probe);
 
 describe('agents with --bgp (root): the mesh routes pods', function () {
   this.timeout(90_000);

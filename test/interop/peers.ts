@@ -19,6 +19,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Lab, type LabProcess } from '../../src/lab/index.js';
+import { waitFor } from '../wait.js';
 
 export type DaemonKind = 'frr' | 'bird' | 'gobgp' | 'exabgp';
 export type Family = 'ipv4' | 'ipv6';
@@ -98,27 +99,7 @@ const familiesOf = (o: PeerOptions): readonly Family[] =>
 const announced = (o: PeerOptions, family: Family): string[] =>
   (o.announce ?? []).filter((p) => familyOf(p) === family);
 
-async function waitFor<T>(
-  what: string,
-  timeoutMs: number,
-  probe: () => T | undefined | Promise<T | undefined>,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline)
-      throw new Error(`timeout waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
-export { waitFor };
+export { waitFor } from '../wait.js';
 
 export class InteropLab {
   readonly lab: Lab;

@@ -12,6 +12,7 @@ import { type AddedPod, Cluster, type ClusterNode, DEFAULT_TOR } from '../../age
 import { runCommand } from '../../src/lab/commands.js';
 import { requireRoot } from '../../src/lab/index.js';
 import { listNamespaces } from '../../src/lab/teardown.js';
+import { waitFor } from '../wait.js';
 import { processesUsing } from './processes.js';
 
 const IPAM = { assignIPv4: true, assignIPv6: true };
@@ -31,13 +32,8 @@ async function kernelRoutes(netns: string, proto: string): Promise<KernelRoute[]
   return out;
 }
 
-async function until(what: string, timeoutMs: number, done: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await done())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const until = (what: string, timeoutMs: number, done: () => Promise<boolean>): Promise<true> =>
+  waitFor(what, timeoutMs, async () => ((await done()) ? true : undefined), 100);
 
 describe('lab ToR (root): pods reach each other across nodes through routes learned over BGP', function () {
   this.timeout(120_000);
