@@ -65,4 +65,34 @@ describe('agent policy inputs: unchanged objects', () => {
     assert.deepEqual(inputs.upsert(v2), { ok: true });
     assert.equal(inputs.state(new Map()).policies[0]?.spec.ingress?.[0]?.ports?.[0]?.port, 81);
   });
+
+  it('hands the compiler the same pod object until the pod or its interface changes', () => {
+    const inputs = new PolicyInputs();
+    const v1 = {
+      ...pod('a', '10.244.0.2'),
+      metadata: { ...pod('a', '10.244.0.2').metadata, resourceVersion: '3' },
+    };
+    inputs.upsert(v1);
+    const local = new Map([['10.244.0.2', 'trl0123456789a']]);
+    const first = inputs.state(local).pods[0];
+    assert.equal(inputs.state(local).pods[0], first, 'unchanged pod, unchanged interface: same object');
+    const moved = inputs.state(new Map([['10.244.0.2', 'trl0123456789b']])).pods[0];
+    assert.notEqual(moved, first);
+    assert.equal(moved?.hostInterface, 'trl0123456789b');
+    const gone = inputs.state(new Map()).pods[0];
+    assert.equal(gone?.hostInterface, undefined);
+    assert.ok(gone !== undefined && !('hostInterface' in gone), 'no interface key on a remote pod');
+    const again = inputs.state(local).pods[0];
+    assert.equal(again?.hostInterface, 'trl0123456789a');
+    assert.equal(inputs.state(local).pods[0], again);
+    const relabelled = {
+      ...v1,
+      metadata: { ...v1.metadata, resourceVersion: '4', labels: { app: 'other' } },
+    };
+    inputs.upsert(relabelled);
+    const after = inputs.state(local).pods[0];
+    assert.notEqual(after, again, 'a new version is a new object');
+    assert.deepEqual(after?.labels, { app: 'other' });
+    assert.equal(after?.hostInterface, 'trl0123456789a');
+  });
 });
