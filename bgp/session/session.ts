@@ -4,14 +4,17 @@
 
 import type { Logger } from '../../src/log.js';
 import { silentLogger } from '../../src/log.js';
+import { isAddress, normalizeAddress } from '../../src/net/index.js';
 import {
   Afi,
   BgpError,
   CeaseSubcode,
   type CodecOptions,
   type DecodedMessage,
+  type DecodedUpdate,
   ErrorCode,
   encodeMessage,
+  formatPrefix,
   INITIAL_OPTIONS,
   type IpFamily,
   MAX_SHUTDOWN_COMMUNICATION,
@@ -28,6 +31,7 @@ import type { SessionConfig } from './config.js';
 import type { Negotiated, SessionConsumer, SessionDownReason, SessionState } from './consumer.js';
 import { SessionNotEstablishedError } from './errors.js';
 import { buildOpen, collisionLoser, negotiate } from './negotiate.js';
+import { type ScreenedUpdate, screenUpdate } from './screen.js';
 import { type BgpSocket, type Dialer, plainAddress } from './socket.js';
 
 /** RFC 6608 FSM error subcodes: an unexpected message in this state. */
@@ -47,6 +51,8 @@ class Connection {
   readonly reader = new MessageReader();
   codec: CodecOptions = INITIAL_OPTIONS;
   negotiated: Negotiated | undefined;
+  /** Our address on this connection in the codec's canonical text, for the next-hop check. */
+  ownAddress = '';
   holdTimer: TimerHandle | undefined;
   keepaliveTimer: TimerHandle | undefined;
   closed = false;
@@ -96,6 +102,8 @@ export class BgpSession {
   #failures = 0;
   #lastError: string | undefined;
   #reportedState: SessionState = 'Idle';
+  /** RFC 4271 6.3 semantic errors already logged for this peer (once each: a peer repeats them). */
+  readonly #loggedSemantic = { ownNextHop: false, multicast: false };
 
   constructor(config: SessionConfig, consumer: SessionConsumer, deps: SessionDeps = {}) {
     if (!config.passive && deps.dial === undefined) throw new TypeError('an active session needs a dialer');
@@ -146,15 +154,18 @@ export class BgpSession {
 
   /**
    * Takes an accepted TCP connection from this peer (the listener matched its address). Refused
-   * when stopped; with an Established session the newcomer gets Cease/7 (RFC 4271 6.8). Our own
-   * connect still in progress is abandoned; one already connected stays, for collision detection.
+   * when stopped. With an Established session the newcomer gets Cease/7 (RFC 4271 6.8), unless
+   * graceful restart was negotiated: then it may be the peer back from a restart we did not
+   * notice, and its OPEN decides (RFC 4724 4.2, see #onOpen). Our own connect still in progress
+   * is abandoned; one already connected stays, for collision detection.
    */
   accept(socket: BgpSocket): void {
     if (!this.#running) {
       socket.destroy();
       return;
     }
-    if (this.#established !== undefined) {
+    const established = this.#established;
+    if (established !== undefined && established.negotiated?.gracefulRestart === undefined) {
       this.#log.info('connection from the peer while Established: Cease/7');
       socket.on('error', () => {});
       socket.write(encodeMessage(cease(CeaseSubcode.CONNECTION_COLLISION_RESOLUTION), INITIAL_OPTIONS));
@@ -162,7 +173,9 @@ export class BgpSession {
       return;
     }
     // The peer dialled again: its previous attempt is dead to it.
-    for (const old of this.#connections.filter((c) => c.direction === 'inbound')) this.#discard(old);
+    for (const old of this.#connections.filter((c) => c.direction === 'inbound' && c !== established)) {
+      this.#discard(old);
+    }
     this.#retryTimer?.cancel();
     this.#retryTimer = undefined;
     // RFC 4271 8.2.2 Connect state: the peer's connection (Event 17) replaces our connect still
@@ -341,7 +354,7 @@ export class BgpSession {
           const problems = msg.handling.problems.map((p) => `${p.reason} (3/${p.subcode}: ${p.action})`);
           this.#log.warn({ handling: msg.handling.kind, problems }, 'malformed UPDATE');
         }
-        this.#consumer.onUpdate(msg);
+        this.#consumer.onUpdate(this.#screen(msg, conn.ownAddress));
         return;
       case 'route-refresh':
         // RFC 7313 4: a refresh for a capability we did not negotiate is ignored.
@@ -365,7 +378,18 @@ export class BgpSession {
       return;
     }
     const rival = this.#connections.find((c) => c !== conn && !c.closed && c.state !== 'OpenSent');
-    if (rival !== undefined) {
+    if (rival?.state === 'Established' && rival.negotiated?.gracefulRestart !== undefined) {
+      // RFC 4724 4.2: a valid OPEN on a new connection while Established means the peer
+      // restarted and the old TCP connection is dead without our knowing. It counts as reset:
+      // closed with no NOTIFICATION and reported as lost, so the peer's routes are kept stale.
+      // Deciding on the OPEN, not the SYN, lets nothing but the peer's BGP end a working session.
+      this.#log.warn('new connection from the peer while Established: it restarted (RFC 4724 4.2)');
+      this.#close(
+        rival,
+        { kind: 'connection-lost', detail: 'the peer restarted: its new connection replaces this one' },
+        'fin',
+      );
+    } else if (rival !== undefined) {
       const local = { id: this.config.routerId, as: this.config.localAs };
       const loser =
         rival.state === 'Established' ||
@@ -387,6 +411,9 @@ export class BgpSession {
     }
     conn.negotiated = negotiated;
     conn.codec = negotiated.codec;
+    conn.ownAddress = isAddress(negotiated.localAddress)
+      ? normalizeAddress(negotiated.localAddress)
+      : negotiated.localAddress;
     conn.state = 'OpenConfirm';
     conn.socket.write(KEEPALIVE);
     this.#armHoldTimer(conn, negotiated.holdTime);
@@ -419,6 +446,28 @@ export class BgpSession {
     this.#log.info({ holdTime: negotiated.holdTime, families: negotiated.families }, 'session established');
     this.#stateMayHaveChanged();
     this.#consumer.onEstablished(negotiated);
+  }
+
+  /** RFC 4271 6.3 checks that need the session (screen.ts), each kind logged once per peer. */
+  #screen(update: DecodedUpdate, ownAddress: string): DecodedUpdate {
+    const screened: ScreenedUpdate = screenUpdate(update, ownAddress);
+    const own = screened.ownNextHop[0];
+    if (own !== undefined && !this.#loggedSemantic.ownNextHop) {
+      this.#loggedSemantic.ownNextHop = true;
+      this.#log.warn(
+        { nextHop: ownAddress, example: formatPrefix(own), count: screened.ownNextHop.length },
+        'routes with our own address as next hop treated as withdrawn (RFC 4271 6.3; logged once per peer)',
+      );
+    }
+    const multicast = screened.multicast[0];
+    if (multicast !== undefined && !this.#loggedSemantic.multicast) {
+      this.#loggedSemantic.multicast = true;
+      this.#log.warn(
+        { example: formatPrefix(multicast), count: screened.multicast.length },
+        'multicast prefixes in unicast NLRI ignored (RFC 4271 6.3; logged once per peer)',
+      );
+    }
+    return screened.update;
   }
 
   #fsmError(conn: Connection, type: string): void {

@@ -273,6 +273,9 @@ export class PeerLink implements SpeakerSession, SessionConsumer {
     } finally {
       this.#draining = false;
     }
+    // A session that came up while a send to the one before was stuck (RFC 4724 4.2 replaces
+    // a dead connection at once) has its whole table waiting.
+    if (this.#dirty && this.#negotiated !== undefined && !this.#stopped) this.#scheduleDrain();
   }
 
   #armStaleTimer(seconds: number): void {

@@ -7,6 +7,7 @@ import {
   type BgpMessage,
   type CodecOptions,
   type DecodedMessage,
+  type DecodedUpdate,
   encodeMessage,
   INITIAL_OPTIONS,
   MessageReader,
@@ -270,13 +271,16 @@ export class RecordingConsumer implements SessionConsumer {
   readonly established: Negotiated[] = [];
   readonly downs: { reason: SessionDownReason; wasEstablished: boolean; grNegotiated: boolean }[] = [];
   readonly states: SessionState[] = [];
+  /** Every UPDATE handed on, in order. */
+  readonly received: DecodedUpdate[] = [];
   updates = 0;
 
   onEstablished(negotiated: Negotiated): void {
     this.established.push(negotiated);
   }
-  onUpdate(): void {
+  onUpdate(update: DecodedUpdate): void {
     this.updates++;
+    this.received.push(update);
   }
   onRouteRefresh(): void {}
   onDown(reason: SessionDownReason, wasEstablished: boolean, grNegotiated: boolean): void {

@@ -249,7 +249,7 @@ describe('bgp session FSM: collision detection (RFC 4271 6.8)', () => {
     assertNotification(out, ErrorCode.CEASE, CeaseSubcode.CONNECTION_COLLISION_RESOLUTION);
   });
 
-  it('rejects a connection from the peer while Established with Cease/7, keeping the session', async () => {
+  it('without graceful restart: a connection from the peer while Established gets Cease/7, the session stays', async () => {
     const h = harness({ passive: true });
     h.session.start();
     const first = await h.inbound();
@@ -282,6 +282,84 @@ describe('bgp session FSM: collision detection (RFC 4271 6.8)', () => {
     assert.equal(old.closed, true);
     await establish(fresh);
     assert.equal(h.session.state, 'Established');
+  });
+});
+
+describe('bgp session FSM: a new connection while Established (RFC 4724 4.2 helper)', () => {
+  const GR_OURS = { restartTime: 120, restarting: false, forwardingPreserved: true };
+  const grOpen = (restarting: boolean): OpenMessage =>
+    peerOpen({
+      capabilities: [
+        {
+          kind: 'graceful-restart',
+          restarting,
+          notification: false,
+          restartTime: 60,
+          families: [{ afi: 1, safi: 1, forwardingPreserved: true }],
+        },
+      ],
+    });
+
+  async function upWithGr(open: OpenMessage = grOpen(false)) {
+    const h = harness({ passive: true, capabilities: { gracefulRestart: GR_OURS } });
+    h.session.start();
+    const old = await h.inbound();
+    await establish(old, open);
+    assert.equal(h.session.state, 'Established');
+    return { ...h, old };
+  }
+
+  it('GR negotiated: the new connection’s OPEN ends the old session without NOTIFICATION', async () => {
+    const h = await upWithGr();
+    const fresh = await h.inbound();
+    assert.deepEqual(fresh.types(), ['open'], 'the newcomer is answered, not refused');
+    assert.equal(h.old.closed, false, 'nothing happens before its OPEN');
+    fresh.send(grOpen(true));
+    await settle();
+    assert.equal(h.old.closed, true);
+    assert.equal(h.old.count('notification'), 0, 'the old connection counts as reset: no NOTIFICATION');
+    assert.deepEqual(
+      h.consumer.downs.map((d) => [d.reason.kind, d.wasEstablished, d.grNegotiated]),
+      [['connection-lost', true, true]],
+      'reported like a lost connection, so the consumer keeps the routes as stale',
+    );
+    assert.equal(fresh.count('notification'), 0);
+    fresh.send({ type: 'keepalive' });
+    await settle();
+    assert.equal(h.session.state, 'Established');
+    assert.equal(h.consumer.established.length, 2);
+    assert.equal(h.session.negotiated?.gracefulRestart?.peerRestarting, true, 'the new session’s parameters');
+  });
+
+  it('GR negotiated: a newcomer that closes before its OPEN leaves the session alone', async () => {
+    const h = await upWithGr();
+    const fresh = await h.inbound();
+    fresh.socket.destroy();
+    await settle();
+    assert.equal(h.session.state, 'Established');
+    assert.equal(h.old.closed, false);
+    assert.deepEqual(h.consumer.downs, []);
+  });
+
+  it('GR negotiated: a newcomer whose OPEN is refused leaves the session alone', async () => {
+    const h = await upWithGr();
+    const fresh = await h.inbound();
+    fresh.send(peerOpen({ myAs: 65003 }));
+    await settle();
+    assertNotification(fresh, ErrorCode.OPEN_MESSAGE, OpenSubcode.BAD_PEER_AS);
+    assert.equal(h.session.state, 'Established');
+    assert.equal(h.old.closed, false);
+    assert.deepEqual(h.consumer.downs, []);
+  });
+
+  it('GR offered by us only: the newcomer gets Cease/7 as without GR (RFC 4271 6.8)', async () => {
+    const h = await upWithGr(peerOpen());
+    assert.equal(h.session.negotiated?.gracefulRestart, undefined);
+    const fresh = await h.inbound();
+    assertNotification(fresh, ErrorCode.CEASE, CeaseSubcode.CONNECTION_COLLISION_RESOLUTION);
+    assert.equal(fresh.count('open'), 0);
+    assert.equal(h.session.state, 'Established');
+    assert.equal(h.old.closed, false);
   });
 });
 
