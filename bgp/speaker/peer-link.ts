@@ -50,6 +50,9 @@ export interface PeerRib {
   counts(id: string): { readonly received: number; readonly accepted: number; readonly advertised: number };
 }
 
+/** The part of the BGP listener a peer link uses: registering the peer's incoming connections. */
+export type PeerListener = Pick<BgpListener, 'addPeer' | 'removePeer'>;
+
 export interface PeerLinkOptions {
   readonly peer: PeerConfig;
   readonly config: SpeakerConfig;
@@ -57,7 +60,7 @@ export interface PeerLinkOptions {
   readonly restarting: boolean;
   readonly events: SessionEvents;
   /** Accepts the peer's incoming connections; absent: we only dial. */
-  readonly listener?: BgpListener;
+  readonly listener?: PeerListener;
   /** Network namespace file our sockets are made in (tests, labs). */
   readonly netns?: string;
   readonly logger: Logger;
@@ -123,7 +126,7 @@ export class PeerLink implements SpeakerSession, SessionConsumer {
   readonly #peer: PeerConfig;
   readonly #rib: PeerRib;
   readonly #events: SessionEvents;
-  readonly #listener: BgpListener | undefined;
+  readonly #listener: PeerListener | undefined;
   readonly #log: Logger;
   readonly #session: BgpSession;
   readonly #netns: string | undefined;
@@ -132,6 +135,8 @@ export class PeerLink implements SpeakerSession, SessionConsumer {
   #dirty = false;
   #draining = false;
   #staleTimer: NodeJS.Timeout | undefined;
+  /** Families whose paths from the last session are kept stale, until End-of-RIB or the timer. */
+  #staleFamilies: IpFamily[] = [];
   #stopped = false;
 
   constructor(opts: PeerLinkOptions) {
@@ -223,13 +228,36 @@ export class PeerLink implements SpeakerSession, SessionConsumer {
       },
       () => this.#scheduleDrain(),
     );
-    // Paths kept stale from the last session get one restart time to be re-sent (End-of-RIB sweeps them sooner).
-    if (this.#staleTimer !== undefined) this.#armStaleTimer(negotiated.gracefulRestart?.peerRestartTime ?? 0);
+    this.#keepPreservedStale(negotiated);
+  }
+
+  /**
+   * RFC 4724 4.2 on re-establishment: stale paths of a family survive only if the peer again
+   * advertises graceful restart for it with the F bit (it kept forwarding); the rest go now. The
+   * survivors get one restart time to be re-sent (End-of-RIB sweeps them sooner).
+   */
+  #keepPreservedStale(negotiated: Negotiated): void {
+    if (this.#staleFamilies.length === 0) return;
+    const preserved = (negotiated.gracefulRestart?.families ?? []).flatMap((f) =>
+      f.forwardingPreserved ? [f.family] : [],
+    );
+    for (const family of this.#staleFamilies.filter((f) => !preserved.includes(f))) {
+      const swept = this.#rib.sweepStale(this.#peer.name, family);
+      this.#log.info({ family, swept }, 'bgp peer back without forwarding state: stale paths removed');
+    }
+    this.#staleFamilies = this.#staleFamilies.filter((f) => preserved.includes(f));
+    if (this.#staleFamilies.length === 0) this.#clearStaleTimer();
+    else this.#armStaleTimer(negotiated.gracefulRestart?.peerRestartTime ?? 0);
   }
 
   onUpdate(update: DecodedUpdate): void {
     const result = this.#rib.receive(this.#peer.name, update);
-    if (result.endOfRib !== undefined) this.#events.endOfRib(this.#peer.name, result.endOfRib);
+    const eor = result.endOfRib;
+    if (eor === undefined) return;
+    // The RIB swept the family's stale paths.
+    this.#staleFamilies = this.#staleFamilies.filter((f) => f !== eor);
+    if (this.#staleFamilies.length === 0) this.#clearStaleTimer();
+    this.#events.endOfRib(this.#peer.name, eor);
   }
 
   onRouteRefresh(message: RouteRefreshMessage): void {
@@ -241,6 +269,7 @@ export class PeerLink implements SpeakerSession, SessionConsumer {
     const stale = this.#stopped ? [] : staleFamiliesOf(reason, this.#negotiated);
     this.#log.info({ reason: reason.detail, staleFamilies: stale }, 'bgp peer down');
     this.#rib.peerDown(this.#peer.name, stale);
+    this.#staleFamilies = stale;
     if (stale.length > 0) this.#armStaleTimer(this.#negotiated?.gracefulRestart?.peerRestartTime ?? 0);
     this.#negotiated = undefined;
   }
@@ -282,6 +311,7 @@ export class PeerLink implements SpeakerSession, SessionConsumer {
     this.#clearStaleTimer();
     this.#staleTimer = setTimeout(() => {
       this.#staleTimer = undefined;
+      this.#staleFamilies = [];
       const swept = this.#rib.sweepStale(this.#peer.name);
       this.#log.info({ swept }, 'bgp peer restart time over: stale paths removed');
     }, seconds * 1000);
