@@ -217,14 +217,21 @@ export class FakeDialer {
   }
 }
 
+/** What a scripted peer needs of its connection: an in-memory one, or a real net.Socket. */
+export interface ScriptSocket {
+  write(data: Uint8Array): boolean;
+  on(event: 'data', listener: (chunk: Buffer) => void): this;
+  on(event: 'close', listener: () => void): this;
+}
+
 /** The peer's side of one connection, driven by the test: sends raw or encoded messages, reads ours. */
-export class ScriptedPeer {
+export class ScriptedPeer<S extends ScriptSocket = MemorySocket> {
   readonly #reader = new MessageReader();
   readonly received: DecodedMessage[] = [];
   codec: CodecOptions = INITIAL_OPTIONS;
   closed = false;
 
-  constructor(readonly socket: MemorySocket) {
+  constructor(readonly socket: S) {
     socket.on('data', (chunk: Buffer) => {
       this.#reader.push(chunk);
       for (let m = this.#reader.next(this.codec); m !== undefined; m = this.#reader.next(this.codec)) {
