@@ -21,7 +21,13 @@ export {
   withNetns,
   writeSysctl,
 } from './netns.js';
-export { type RouteBatchOp, type RouteBatchResult, type RouteFilter, RouteNetlink } from './route.js';
+export {
+  type RouteBatchOp,
+  type RouteBatchOutcome,
+  type RouteBatchResult,
+  type RouteFilter,
+  RouteNetlink,
+} from './route.js';
 export type { NextHopSpec, RouteInfo, RouteSpec, RouteType } from './route-messages.js';
 export type { Scope } from './scope.js';
-export type { NetlinkSocketOptions } from './socket.js';
+export type { BatchInFlight, NetlinkSocketOptions } from './socket.js';

@@ -7,12 +7,27 @@ import { NetlinkSyscallError } from './errors.js';
 const EINTR = 4;
 const MSG_TRUNC = 0x20;
 
+type SendtoArgs = [
+  fd: number,
+  buf: Uint8Array,
+  len: number,
+  flags: number,
+  addr: Uint8Array,
+  addrLen: number,
+];
+
+/** sendto(2), also callable on a libuv worker thread through koffi's `async` member. */
+interface SendtoFunction {
+  (...args: SendtoArgs): number;
+  async(...args: [...SendtoArgs, (err: unknown, result: number) => void]): void;
+}
+
 interface LibcBindings {
   socket(domain: number, type: number, protocol: number): number;
   bind(fd: number, addr: Uint8Array, len: number): number;
   setsockopt(fd: number, level: number, name: number, value: Uint8Array, len: number): number;
   getsockopt(fd: number, level: number, name: number, value: Uint8Array, len: number[]): number;
-  sendto(fd: number, buf: Uint8Array, len: number, flags: number, addr: Uint8Array, addrLen: number): number;
+  sendto: SendtoFunction;
   recv(fd: number, buf: Uint8Array, len: number, flags: number): number;
   close(fd: number): number;
   setns(fd: number, nstype: number): number;
@@ -69,6 +84,29 @@ export function sysGetsockoptInt(fd: number, level: number, name: number): numbe
 
 export function sysSendto(fd: number, buf: Uint8Array, len: number, addr: Uint8Array): number {
   return check(libc().sendto(fd, buf, len, 0, addr, addr.length), 'sendto');
+}
+
+/**
+ * sendto(2) on a libuv worker thread: the caller's thread goes on while the kernel works inside
+ * the call (rtnetlink handles a request within its sender's sendto). `buf` and `addr` are used
+ * in place, so they must stay alive and unmodified until `done` runs (on the calling thread).
+ */
+export function sysSendtoAsync(
+  fd: number,
+  buf: Uint8Array,
+  len: number,
+  addr: Uint8Array,
+  done: (error: Error | undefined, sent: number) => void,
+): void {
+  libc().sendto.async(fd, buf, len, 0, addr, addr.length, (err, result) => {
+    if (err !== null && err !== undefined) {
+      done(err instanceof Error ? err : new Error(String(err)), 0);
+      return;
+    }
+    // koffi restores the worker's errno around this callback.
+    if (result < 0) done(new NetlinkSyscallError('sendto', koffi.errno()), 0);
+    else done(undefined, result);
+  });
 }
 
 /**

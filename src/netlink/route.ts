@@ -41,7 +41,7 @@ import {
   routeHeader,
   routeRequest,
 } from './route-messages.js';
-import { NetlinkSocket, type NetlinkSocketOptions, RequestBatch } from './socket.js';
+import { type BatchInFlight, NetlinkSocket, type NetlinkSocketOptions, RequestBatch } from './socket.js';
 
 export interface RouteFilter {
   readonly family: IpFamily;
@@ -62,6 +62,11 @@ export interface RouteBatchResult {
   /** Operations the kernel refused, by index into the ops array. */
   readonly failed: readonly { readonly index: number; readonly error: NetlinkError }[];
 }
+
+/** A started route batch's end: its result, or the error that stopped the exchange. */
+export type RouteBatchOutcome =
+  | { readonly result: RouteBatchResult; readonly error?: undefined }
+  | { readonly error: Error; readonly result?: undefined };
 
 /** An IPv4 route with a gateway and a metric: nlmsghdr, rtmsg and four attributes. */
 const TYPICAL_ROUTE_MESSAGE_BYTES = 64;
@@ -214,21 +219,42 @@ export class RouteNetlink {
    * ESRCH for deleting an absent route) are reported per op and do not stop the others.
    */
   applyRouteBatch(ops: readonly RouteBatchOp[]): RouteBatchResult {
-    const batch = new RequestBatch((index) => describeRoute(ops[index]!.route), {
-      messages: ops.length,
-      bytes: ops.length * TYPICAL_ROUTE_MESSAGE_BYTES,
-    });
-    for (let index = 0; index < ops.length; index++) {
-      const o = ops[index]!;
-      if (o.op !== 'replace' && o.op !== 'delete') {
-        throw new NetlinkInputError(`route batch op ${index}: unknown op "${String(o.op)}"`);
-      }
-      batch.add(routeRequest(o.op, o.route));
-    }
-    const failed: { index: number; error: NetlinkError }[] = [];
-    this.#socket.sendBatch(batch).forEach((error, index) => {
-      if (error !== undefined) failed.push({ index, error });
-    });
-    return { ok: ops.length - failed.length, failed };
+    return routeBatchResult(this.#socket.sendBatch(encodeRouteBatch(ops)));
   }
+
+  /**
+   * `applyRouteBatch` with the kernel's work on a worker thread: returns once the ops are
+   * validated and encoded (NetlinkInputError before anything is sent), and `done` gets the result
+   * on this thread, or the error that stopped the exchange (then some ops may have been applied).
+   * Only one batch is in flight: starting another, any other call on this RouteNetlink, or
+   * `finish()` completes it first, running `done` before they return.
+   */
+  startRouteBatch(ops: readonly RouteBatchOp[], done: (outcome: RouteBatchOutcome) => void): BatchInFlight {
+    return this.#socket.startBatch(encodeRouteBatch(ops), (outcome) => {
+      done(outcome.error === undefined ? { result: routeBatchResult(outcome.results) } : outcome);
+    });
+  }
+}
+
+function encodeRouteBatch(ops: readonly RouteBatchOp[]): RequestBatch {
+  const batch = new RequestBatch((index) => describeRoute(ops[index]!.route), {
+    messages: ops.length,
+    bytes: ops.length * TYPICAL_ROUTE_MESSAGE_BYTES,
+  });
+  for (let index = 0; index < ops.length; index++) {
+    const o = ops[index]!;
+    if (o.op !== 'replace' && o.op !== 'delete') {
+      throw new NetlinkInputError(`route batch op ${index}: unknown op "${String(o.op)}"`);
+    }
+    batch.add(routeRequest(o.op, o.route));
+  }
+  return batch;
+}
+
+function routeBatchResult(answers: readonly (NetlinkError | undefined)[]): RouteBatchResult {
+  const failed: { index: number; error: NetlinkError }[] = [];
+  answers.forEach((error, index) => {
+    if (error !== undefined) failed.push({ index, error });
+  });
+  return { ok: answers.length - failed.length, failed };
 }

@@ -1,11 +1,17 @@
 // A NETLINK_ROUTE socket: request/ACK, multipart dumps and batched requests.
 //
-// All exchanges are synchronous on the calling thread. That is deliberate: rtnetlink handles a
-// request inside the sender's sendto() (netlink_unicast_kernel -> rtnetlink_rcv), so every ACK
-// or error is already queued when sendto returns and the following recv never waits on the
-// network or another process; dumps are produced on demand as we recv. A blocking recv costs
-// microseconds, less than a hop through the libuv thread pool, and keeps the namespace rules
-// simple. SO_RCVTIMEO bounds the wait should the kernel ever not answer.
+// Exchanges are synchronous on the calling thread, except a batch started with `startBatch`.
+// rtnetlink handles a request inside the sender's sendto() (netlink_unicast_kernel ->
+// rtnetlink_rcv), so every ACK or error is already queued when sendto returns and the following
+// recv never waits on the network or another process; dumps are produced on demand as we recv.
+// A blocking recv costs microseconds, less than a hop through the libuv thread pool, and keeps
+// the namespace rules simple. SO_RCVTIMEO bounds the wait should the kernel ever not answer.
+//
+// A large route batch is the exception: the kernel spends about 4 us per route inside sendto, so
+// `startBatch` runs each chunk's sendto on a libuv worker thread (the socket stays bound to its
+// namespace whichever thread uses it) while the event loop goes on, and reads the chunk's answers
+// on the main thread when the call returns. At most one batch is in flight; every other exchange
+// first settles it, reading its answers itself, so requests reach the kernel in call order.
 
 import {
   decodeError,
@@ -61,6 +67,7 @@ import {
   sysGetsockoptInt,
   sysRecv,
   sysSendto,
+  sysSendtoAsync,
   sysSetsockoptBytes,
   sysSetsockoptInt,
   sysSocket,
@@ -98,6 +105,34 @@ export interface NetlinkSocketOptions {
   readonly maxBatchMessages?: number;
   /** How long a recv may wait before the exchange fails with EAGAIN. Default 10 s. */
   readonly receiveTimeoutMs?: number;
+}
+
+/** How a batch ended: one answer per request (undefined: applied), or what stopped the exchange. */
+export type BatchOutcome =
+  | { readonly results: readonly (NetlinkError | undefined)[]; readonly error?: undefined }
+  | { readonly error: Error; readonly results?: undefined };
+
+/** A batch started with `startBatch`. */
+export interface BatchInFlight {
+  /** Blocks until the kernel has answered every request; the batch's `done` has run on return. */
+  finish(): void;
+}
+
+/** Progress of the one batch in flight. */
+interface Flight {
+  readonly batch: RequestBatch;
+  readonly results: (NetlinkError | undefined)[];
+  readonly done: (outcome: BatchOutcome) => void;
+  /** First message not yet sent. */
+  next: number;
+  /** The chunk whose sendto runs on a worker thread; its answers are not read yet. */
+  sending: Chunk | undefined;
+}
+
+interface Chunk {
+  readonly start: number;
+  readonly end: number;
+  readonly firstSeq: number;
 }
 
 const MESSAGE_TYPE_NAMES: ReadonlyMap<number, string> = new Map([
@@ -151,6 +186,7 @@ export class NetlinkSocket {
   readonly #maxBatchMessages: number;
   #seq: number;
   #closed = false;
+  #flight: Flight | undefined;
 
   private constructor(fd: number, maxBatchBytes: number, maxBatchMessages: number) {
     this.#fd = fd;
@@ -196,6 +232,8 @@ export class NetlinkSocket {
 
   close(): void {
     if (this.#closed) return;
+    // Never close the fd under a worker thread's sendto (the number could be reused).
+    this.#settle();
     this.#closed = true;
     sysClose(this.#fd);
   }
@@ -224,27 +262,126 @@ export class NetlinkSocket {
    */
   sendBatch(batch: RequestBatch): (NetlinkError | undefined)[] {
     this.#assertOpen();
+    this.#settle();
     const results: (NetlinkError | undefined)[] = new Array(batch.count).fill(undefined);
-    let start = 0;
-    while (start < batch.count) {
-      let end = start + 1;
-      const limit = Math.min(batch.count, start + this.#maxBatchMessages);
-      while (end < limit && batch.offset(end + 1) - batch.offset(start) <= this.#maxBatchBytes) end++;
-      this.#sendChunk(batch, start, end, results);
-      start = end;
+    for (let start = 0; start < batch.count; ) {
+      const chunk = this.#sendChunk(batch, start);
+      this.#collectChunk(batch, chunk, results);
+      start = chunk.end;
     }
     return results;
   }
 
-  #sendChunk(batch: RequestBatch, start: number, end: number, results: (NetlinkError | undefined)[]): void {
+  /**
+   * Like `sendBatch`, but each chunk's sendto runs on a worker thread and the call returns at
+   * once; `done` gets the outcome on this thread. The batch's buffer must not change until then.
+   * A batch still in flight is settled first; so is this one by any later exchange (or `finish`).
+   */
+  startBatch(batch: RequestBatch, done: (outcome: BatchOutcome) => void): BatchInFlight {
+    this.#assertOpen();
+    this.#settle();
+    const flight: Flight = {
+      batch,
+      results: new Array(batch.count).fill(undefined),
+      done,
+      next: 0,
+      sending: undefined,
+    };
+    this.#flight = flight;
+    this.#launch(flight);
+    return {
+      finish: () => {
+        if (this.#flight === flight) this.#settleFlight(flight);
+      },
+    };
+  }
+
+  /** Sends the flight's next chunk from a worker thread, or ends the flight when all are answered. */
+  #launch(flight: Flight): void {
+    if (flight.next >= flight.batch.count) {
+      this.#land(flight, { results: flight.results });
+      return;
+    }
+    const { batch } = flight;
+    const chunk = this.#stampChunk(batch, flight.next);
+    const bytes = batch.bytes(chunk.start, chunk.end);
+    flight.sending = chunk;
+    sysSendtoAsync(this.#fd, bytes, bytes.length, KERNEL_ADDR, (error, sent) => {
+      // `bytes` stays referenced by this closure until the worker is done with it.
+      if (flight.sending !== chunk) return; // settled on the main thread meanwhile
+      flight.sending = undefined;
+      try {
+        if (error !== undefined) throw error;
+        if (sent !== bytes.length)
+          throw new NetlinkProtocolError(`sendto wrote ${sent} of ${bytes.length} bytes`);
+        this.#collectChunk(batch, chunk, flight.results);
+      } catch (err) {
+        this.#land(flight, { error: err instanceof Error ? err : new Error(String(err)) });
+        return;
+      }
+      flight.next = chunk.end;
+      this.#launch(flight);
+    });
+  }
+
+  /**
+   * Completes the batch in flight on this thread: reads the answers to the chunk a worker is
+   * sending (the kernel queues the fence ACK only once it has handled the whole chunk, so the
+   * next request cannot overtake it), then sends the rest synchronously.
+   */
+  #settle(): void {
+    // A batch's `done` may start another; requests still go out one exchange at a time.
+    while (this.#flight !== undefined) this.#settleFlight(this.#flight);
+  }
+
+  #settleFlight(flight: Flight): void {
+    let outcome: BatchOutcome;
+    try {
+      const sending = flight.sending;
+      if (sending !== undefined) {
+        flight.sending = undefined;
+        this.#collectChunk(flight.batch, sending, flight.results);
+        flight.next = sending.end;
+      }
+      while (flight.next < flight.batch.count) {
+        const chunk = this.#sendChunk(flight.batch, flight.next);
+        this.#collectChunk(flight.batch, chunk, flight.results);
+        flight.next = chunk.end;
+      }
+      outcome = { results: flight.results };
+    } catch (err) {
+      outcome = { error: err instanceof Error ? err : new Error(String(err)) };
+    }
+    this.#land(flight, outcome);
+  }
+
+  #land(flight: Flight, outcome: BatchOutcome): void {
+    if (this.#flight === flight) this.#flight = undefined;
+    flight.next = flight.batch.count;
+    flight.done(outcome);
+  }
+
+  /** Picks the chunk starting at `start` and stamps its sequence numbers and fence ACK. */
+  #stampChunk(batch: RequestBatch, start: number): Chunk {
+    let end = start + 1;
+    const limit = Math.min(batch.count, start + this.#maxBatchMessages);
+    while (end < limit && batch.offset(end + 1) - batch.offset(start) <= this.#maxBatchBytes) end++;
     const firstSeq = this.#seq;
     for (let i = start; i < end; i++) batch.stamp(i, this.#nextSeq(), i === end - 1);
-    const bytes = batch.bytes(start, end);
-    const sent = sysSendto(this.#fd, bytes, bytes.length, KERNEL_ADDR);
-    if (sent !== bytes.length)
-      throw new NetlinkProtocolError(`sendto wrote ${sent} of ${bytes.length} bytes`);
-    const lastSeq = (firstSeq + (end - start - 1)) >>> 0;
-    const count = end - start;
+    return { start, end, firstSeq };
+  }
+
+  #sendChunk(batch: RequestBatch, start: number): Chunk {
+    const chunk = this.#stampChunk(batch, start);
+    const bytes = batch.bytes(chunk.start, chunk.end);
+    this.#send(bytes, bytes.length);
+    return chunk;
+  }
+
+  #collectChunk(batch: RequestBatch, chunk: Chunk, results: (NetlinkError | undefined)[]): void {
+    const { start, firstSeq } = chunk;
+    const count = chunk.end - start;
+    const lastSeq = (firstSeq + count - 1) >>> 0;
     this.#receive((msg) => {
       const offset = (msg.seq - firstSeq) >>> 0;
       if (offset >= count || msg.type !== NLMSG_ERROR) return false;
@@ -279,6 +416,7 @@ export class NetlinkSocket {
 
   #sendOne(req: NetlinkRequest, flags: number): number {
     this.#assertOpen();
+    this.#settle();
     const len = messageLength(req);
     if (this.#sendBuf.length < len) this.#sendBuf = Buffer.allocUnsafe(len);
     const seq = this.#nextSeq();

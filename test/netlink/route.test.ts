@@ -6,6 +6,7 @@ import {
   NetlinkInputError,
   openNetns,
   type RouteBatchOp,
+  type RouteBatchOutcome,
   type RouteInfo,
   RouteNetlink,
   type RouteSpec,
@@ -371,6 +372,121 @@ describe('netlink/route (root)', function () {
       const unknownOp = { op: 'add', route: ops[0]!.route } as unknown as RouteBatchOp;
       assert.throws(() => open().applyRouteBatch([ops[0]!, unknownOp]), /unknown op "add"/);
       assert.equal(open().listRoutes({ family: 4, protocol: TRELLIS_RT_PROTO }).length, 0);
+    });
+  });
+
+  describe('route batches in flight (startRouteBatch)', () => {
+    const routesOf = (oif: number, count: number, second = 60): RouteSpec[] =>
+      Array.from({ length: count }, (_, i) => ({
+        family: 4 as const,
+        dst: `10.${second + (i >> 16)}.${(i >> 8) & 255}.${i & 255}/32`,
+        oif,
+      }));
+    const replaces = (routes: readonly RouteSpec[]): RouteBatchOp[] =>
+      routes.map((route) => ({ op: 'replace', route }));
+    const ours = () => open().listRoutes({ family: 4, protocol: TRELLIS_RT_PROTO }).length;
+
+    it('returns before the kernel has the routes and reports the result on the event loop', async () => {
+      const routes = routesOf(veth(), 10_000);
+      const outcomes: RouteBatchOutcome[] = [];
+      const completed = new Promise<void>((resolve) =>
+        open().startRouteBatch(replaces(routes), (outcome) => {
+          outcomes.push(outcome);
+          resolve();
+        }),
+      );
+      assert.equal(outcomes.length, 0, 'done never runs inside startRouteBatch');
+      await completed;
+      assert.deepEqual(outcomes, [{ result: { ok: 10_000, failed: [] } }]);
+      assert.equal(ours(), 10_000);
+    });
+
+    it('maps refusals by index across many small asynchronous sends', async () => {
+      const index = veth();
+      const small = RouteNetlink.open({ netnsPath: host.path, maxBatchMessages: 7, maxBatchBytes: 300 });
+      try {
+        const missing = new Set([0, 6, 7, 13, 20, 21, 50, 98, 99]);
+        const ops: RouteBatchOp[] = Array.from({ length: 100 }, (_, i) => {
+          const dst = `10.50.0.${i}/32`;
+          return missing.has(i)
+            ? { op: 'delete', route: { family: 4, dst } }
+            : { op: 'replace', route: { family: 4, dst, oif: index } };
+        });
+        const outcome = await new Promise<RouteBatchOutcome>((resolve) =>
+          small.startRouteBatch(ops, resolve),
+        );
+        assert.equal(outcome.error, undefined);
+        assert.deepEqual(
+          outcome.result?.failed.map((f) => [f.index, f.error.code]),
+          [...missing].map((i) => [i, 'ESRCH']),
+        );
+        assert.equal(outcome.result?.ok, 100 - missing.size);
+      } finally {
+        small.close();
+      }
+    });
+
+    it('finish() completes the batch in flight on the spot, and done runs exactly once', async () => {
+      const routes = routesOf(veth(), 20_000);
+      let calls = 0;
+      const flight = open().startRouteBatch(replaces(routes), (outcome) => {
+        calls++;
+        assert.deepEqual(outcome, { result: { ok: 20_000, failed: [] } });
+      });
+      flight.finish();
+      assert.equal(calls, 1);
+      assert.equal(ours(), 20_000);
+      flight.finish();
+      // The worker's late callback for the chunk finish() already read must change nothing.
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.equal(calls, 1);
+    });
+
+    it('keeps call order: any later call on the socket settles the batch in flight first', () => {
+      const routes = routesOf(veth(), 10_000);
+      const order: string[] = [];
+      open().startRouteBatch(replaces(routes), () => order.push('add done'));
+      // A dump right behind the batch sees all of it.
+      assert.equal(ours(), 10_000);
+      order.push('listed');
+      // A second batch deleting what the first added cannot overtake it.
+      open().startRouteBatch(
+        routes.map((route) => ({ op: 'delete', route })),
+        (outcome) => order.push(`delete done ${outcome.result?.ok}`),
+      );
+      open().startRouteBatch(replaces(routes.slice(0, 5)), () => order.push('re-add done'));
+      assert.equal(ours(), 5);
+      assert.deepEqual(order, ['add done', 'listed', 'delete done 10000', 're-add done']);
+    });
+
+    it('refuses bad input before sending anything and leaves nothing in flight', () => {
+      const index = veth();
+      const ops: RouteBatchOp[] = [
+        { op: 'replace', route: { family: 4, dst: '10.40.0.1/32', oif: index } },
+        { op: 'replace', route: { family: 4, dst: '10.40.0.0/8', oif: index } },
+      ];
+      let called = false;
+      assert.throws(
+        () =>
+          open().startRouteBatch(ops, () => {
+            called = true;
+          }),
+        NetlinkInputError,
+      );
+      assert.equal(ours(), 0);
+      assert.equal(called, false);
+    });
+
+    it('close() waits for the batch in flight', () => {
+      const index = veth();
+      const other = RouteNetlink.open({ netnsPath: host.path });
+      let outcome: RouteBatchOutcome | undefined;
+      other.startRouteBatch(replaces(routesOf(index, 5000)), (o) => {
+        outcome = o;
+      });
+      other.close();
+      assert.deepEqual(outcome, { result: { ok: 5000, failed: [] } });
+      assert.equal(ours(), 5000);
     });
   });
 
