@@ -31,7 +31,7 @@ import type { SessionConfig } from './config.js';
 import type { Negotiated, SessionConsumer, SessionDownReason, SessionState } from './consumer.js';
 import { SessionNotEstablishedError } from './errors.js';
 import { buildOpen, collisionLoser, negotiate } from './negotiate.js';
-import { type ScreenedUpdate, screenUpdate } from './screen.js';
+import { screenUpdate } from './screen.js';
 import { type BgpSocket, type Dialer, plainAddress } from './socket.js';
 
 /** RFC 6608 FSM error subcodes: an unexpected message in this state. */
@@ -450,7 +450,7 @@ export class BgpSession {
 
   /** RFC 4271 6.3 checks that need the session (screen.ts), each kind logged once per peer. */
   #screen(update: DecodedUpdate, ownAddress: string): DecodedUpdate {
-    const screened: ScreenedUpdate = screenUpdate(update, ownAddress);
+    const screened = screenUpdate(update, ownAddress);
     const own = screened.ownNextHop[0];
     if (own !== undefined && !this.#loggedSemantic.ownNextHop) {
       this.#loggedSemantic.ownNextHop = true;
