@@ -471,6 +471,45 @@ describe('bgp malformed UPDATEs: ExaBGP and a raw peer against our speaker (root
       });
     }
   });
+  // Not malformed (no RFC 7606 handling, no NOTIFICATION): semantically unusable routes the
+  // session screens out (bgp/session/screen.ts).
+  describe('RFC 4271 6.3 semantic checks', () => {
+    it('a NEXT_HOP that is our own address withdraws the route, the session stays up', async () => {
+      const raw = await rawSession();
+      const prefix = nextPrefix();
+      const valid = raw.encodeUpdate(validUpdate(prefix));
+      raw.send(valid);
+      await waitFor(`${prefix} from the raw peer`, 5000, () => pathFrom('raw', prefix));
+      warnings.length = 0;
+      raw.send(replaced(valid, 3, nextHop(US_RAW.split('.').map(Number))));
+      await waitFor(`${prefix} withdrawn`, 5000, () =>
+        speaker().rib.bestPath(prefix) === undefined ? true : undefined,
+      );
+      assert.equal(raw.closed, false);
+      assert.equal(peerState('raw'), 'Established');
+      assert.ok(
+        warnings.some((w) => w.peer === 'raw' && /own address as next hop/.test(w.msg ?? '')),
+        'the withdrawal is logged',
+      );
+    });
+
+    it('a multicast prefix in unicast NLRI is ignored, the rest of the UPDATE is used', async () => {
+      const raw = await rawSession();
+      const prefix = nextPrefix();
+      const update = validUpdate(prefix);
+      raw.send(
+        raw.encodeUpdate({
+          ...update,
+          nlri: [{ family: 'ipv4', addr: '224.1.2.0', len: 24 }, ...update.nlri],
+        }),
+      );
+      await waitFor(`${prefix} from the raw peer`, 5000, () => pathFrom('raw', prefix));
+      assert.equal(speaker().rib.bestPath('224.1.2.0/24'), undefined);
+      assert.equal(raw.closed, false);
+      assert.equal(peerState('raw'), 'Established');
+    });
+  });
+
   describe('passing on', () => {
     it('an unknown optional transitive attribute reaches another peer with the Partial bit; an unknown non-transitive one does not', async () => {
       const raw = await rawSession();
