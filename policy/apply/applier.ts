@@ -1,15 +1,24 @@
 // The I/O edge of policy: puts a RenderedPolicy into the kernel of the current (or a given)
 // network namespace, atomically and incrementally, and keeps it there.
 //
-// Each change runs as: (1) `ipset restore` creating new sets and scratch copies of changed sets,
-// (2) one `iptables-restore --noflush --wait` transaction per family with the changed chains,
-// missing hooks and stale-chain deletions (the two families side by side), (3) `ipset restore`
-// swapping the scratch sets in and destroying stale sets. (1) touches nothing in use and (2) is
-// all-or-nothing per table, so a failure at (1) or (2) is undone (a family whose transaction
-// went through is rolled back when the other fails) and leaves the previous ruleset in force.
-// A step with nothing to write starts no process; a change of set members alone runs (1) and
-// (3) as one `ipset restore`. Calls are serialized: a resync timer cannot interleave with an
-// apply.
+// An apply waits for as few process waves as the ordering rules allow: (1) `ipset restore`
+// creating new sets and scratch copies of changed sets, then swapping in those no retired rule
+// matches; (2) one `iptables-restore --noflush --wait` transaction per family, side by side,
+// that only adds (new chains, new rules shadowing the old ones of a rewritten chain, hooks);
+// (3) only if a retired rule matches a changed set, `ipset restore` swapping that one in. When
+// (2) has nothing to do, (1) is the whole apply. The call resolves then: the new ruleset is in
+// force. A follow-up step, queued so that the next call waits for it, removes what nothing
+// uses any more (shadowed rules, stale chains, then scratch and stale sets): deletions make an
+// nft commit wait for an RCU grace period, and no ordering needs them before the new rules.
+// A set is thus never referenced before it exists (1 before 2) nor destroyed while a rule of
+// ours references it (the follow-up's rule transaction before its destroys).
+//
+// A failure at (1) or (2) is undone (swaps swapped back, staged sets destroyed, a family whose
+// transaction went through rolled back when the other fails) and leaves the previous ruleset
+// in force. A failed follow-up is logged; the new ruleset stays in force and the next call
+// reads the kernel and repairs it. resync, flush and ensureFailClosed run their follow-up
+// before they resolve, so they leave nothing behind. Calls are serialized: a resync timer
+// cannot interleave with an apply.
 //
 // What the kernel holds is remembered as the last applied render itself, so the next apply's
 // diff skips every chain and set object the incremental renderer reused (see planChanges).
@@ -26,10 +35,15 @@ import {
   planChanges,
   planFamily,
   planFlush,
-  renderCommitScript,
   renderFamilyScript,
+  renderFollowUpFamilyScript,
+  renderFollowUpSetScript,
+  renderLateSwapScript,
+  renderReplaceScript,
   renderStageScript,
+  renderUnswapScript,
   stagedSetNames,
+  stagingLineCount,
 } from './plan.js';
 import { type CommandRunner, execaRunner, inNetns } from './runner.js';
 import {
@@ -38,6 +52,7 @@ import {
   type FamilyState,
   isScratchSet,
   type OwnedState,
+  type SetState,
   stateOfKernel,
   stateOfRendered,
 } from './state.js';
@@ -52,7 +67,11 @@ export interface PolicyApplierOptions {
   renderOptions?: RenderOptions;
 }
 
-/** What one call changed, by name, and how many processes it started. */
+/**
+ * What one call changed, by name, and how many processes it started. After an apply, the
+ * chains and sets it lists as deleted or destroyed go in its follow-up, whose processes are
+ * not counted (see `settled`).
+ */
 export interface ApplyReport {
   setsCreated: string[];
   setsRefilled: string[];
@@ -65,6 +84,16 @@ export interface ApplyReport {
 }
 
 const IPTABLES_RESTORE = { 4: 'iptables-restore', 6: 'ip6tables-restore' } as const;
+
+type Calls = { count: number };
+
+/** What a call's waves leave for afterwards; throws a PolicyApplyError (step `follow-up`). */
+type FollowUp = () => Promise<void>;
+
+interface Executed {
+  plan: ApplyPlan;
+  followUp: FollowUp | undefined;
+}
 
 export class PolicyApplier {
   readonly #runner: CommandRunner;
@@ -104,21 +133,25 @@ export class PolicyApplier {
         v4: withBase(kernel.v4, base.v4),
         v6: withBase(kernel.v6, base.v6),
       };
-      const report = await this.#execute(planChanges(wanted, kernel), kernel, wanted, calls);
+      const report = await this.#executeFully(planChanges(wanted, kernel), kernel, wanted, calls);
       this.#expected = wanted;
-      return report;
+      return { report };
     });
   }
 
-  /** Makes the kernel hold exactly `rendered` (of ours); only what differs is written. */
+  /**
+   * Makes the kernel hold exactly `rendered` (of ours); only what differs is written. Resolves
+   * when the new ruleset is in force; its follow-up (removing what it no longer uses) runs
+   * right after, and the next call starts when that is done.
+   */
   apply(rendered: RenderedPolicy): Promise<ApplyReport> {
     return this.#serialized(async (calls) => {
       const current = this.#inKernel ?? (await this.#readKernel(calls));
       const desired = stateOfRendered(rendered);
-      const report = await this.#execute(planChanges(desired, current), current, desired, calls);
+      const { plan, followUp } = await this.#execute(planChanges(desired, current), current, desired, calls);
       this.#expected = desired;
       this.#lastApplied = rendered;
-      return report;
+      return { report: reportOf(plan, calls), followUp };
     });
   }
 
@@ -129,11 +162,11 @@ export class PolicyApplier {
   resync(): Promise<ApplyReport> {
     return this.#serialized(async (calls) => {
       const expected = this.#expected;
-      if (expected === undefined) return reportOf(planChanges(EMPTY_STATE, EMPTY_STATE), calls);
+      if (expected === undefined) return { report: reportOf(planChanges(EMPTY_STATE, EMPTY_STATE), calls) };
       const kernel = await this.#readKernel(calls);
       const plan = planChanges(expected, kernel);
       if (!isPlanEmpty(plan)) this.#log.warn({ repair: summary(plan) }, 'policy resync repairs kernel state');
-      return this.#execute(plan, kernel, expected, calls);
+      return { report: await this.#executeFully(plan, kernel, expected, calls) };
     });
   }
 
@@ -141,21 +174,38 @@ export class PolicyApplier {
   flush(): Promise<ApplyReport> {
     return this.#serialized(async (calls) => {
       const kernel = await this.#readKernel(calls);
-      const report = await this.#execute(planFlush(kernel), kernel, EMPTY_STATE, calls);
+      const report = await this.#executeFully(planFlush(kernel), kernel, EMPTY_STATE, calls);
       this.#expected = undefined;
       this.#lastApplied = undefined;
-      return report;
+      return { report };
     });
   }
 
-  #serialized(work: (calls: { count: number }) => Promise<ApplyReport>): Promise<ApplyReport> {
-    const next = this.#queue.then(() => work({ count: 0 }));
-    this.#queue = next.catch(() => undefined);
-    return next;
+  /** Resolves when every call so far and the follow-up of the last apply are done. */
+  async settled(): Promise<void> {
+    await this.#queue;
+  }
+
+  #serialized(work: (calls: Calls) => Promise<{ report: ApplyReport; followUp?: FollowUp | undefined }>) {
+    const outcome = this.#queue.then(() => work({ count: 0 }));
+    this.#queue = outcome.then(
+      async ({ followUp }) => {
+        try {
+          await followUp?.();
+        } catch (err) {
+          this.#log.error(
+            { err: err instanceof Error ? err.message : String(err) },
+            'policy follow-up failed; the new ruleset is in force, the next call re-reads the kernel',
+          );
+        }
+      },
+      () => undefined,
+    );
+    return outcome.then(({ report }) => report);
   }
 
   async #run(
-    calls: { count: number },
+    calls: Calls,
     step: ApplyStep,
     command: string,
     args: readonly string[],
@@ -176,7 +226,11 @@ export class PolicyApplier {
     };
   }
 
-  async #readKernel(calls: { count: number }): Promise<OwnedState> {
+  #restore(calls: Calls, step: ApplyStep, family: 4 | 6, script: string) {
+    return this.#run(calls, step, IPTABLES_RESTORE[family], ['--noflush', '--wait'], script);
+  }
+
+  async #readKernel(calls: Calls): Promise<OwnedState> {
     const reads = await Promise.all([
       this.#run(calls, 'read', 'iptables-save', ['-t', 'filter']),
       this.#run(calls, 'read', 'ip6tables-save', ['-t', 'filter']),
@@ -191,95 +245,122 @@ export class PolicyApplier {
     return state;
   }
 
-  /** Runs a plan; on success the kernel holds `desired`, on failure see PolicyApplyError. */
-  async #execute(
-    plan: ApplyPlan,
-    current: OwnedState,
-    desired: OwnedState,
-    calls: { count: number },
-  ): Promise<ApplyReport> {
-    if (isPlanEmpty(plan)) return reportOf(plan, calls);
+  /** Runs a plan and its follow-up; the report counts the processes of both. */
+  async #executeFully(plan: ApplyPlan, current: OwnedState, desired: OwnedState, calls: Calls) {
+    const { followUp } = await this.#execute(plan, current, desired, calls);
+    await followUp?.();
+    return reportOf(plan, calls);
+  }
+
+  /**
+   * Runs a plan's waves; when it resolves, the kernel enforces `desired`, and what is left to
+   * remove is in the returned follow-up. On failure see PolicyApplyError.
+   */
+  async #execute(plan: ApplyPlan, current: OwnedState, desired: OwnedState, calls: Calls): Promise<Executed> {
+    if (isPlanEmpty(plan)) return { plan, followUp: undefined };
     this.#log.debug({ plan: summary(plan) }, 'applying policy changes');
-    const staged = stagedSetNames(plan);
-    const fail = async (
+    // Unknown until the waves and the follow-up are through; a failure leaves it unknown.
+    this.#inKernel = undefined;
+    const failed = async (
       failure: { detail: string; step: ApplyStep; command: string },
-      undoRules: () => Promise<boolean>,
+      undo: () => Promise<boolean>,
     ): Promise<never> => {
-      const undone = (await undoRules()) && (await this.#destroyExisting(staged, calls));
-      // A rejected change may mean the kernel drifted from what we believe: read it next time.
-      this.#inKernel = undefined;
-      throw new PolicyApplyError(failure.step, failure.command, failure.detail, undone);
+      throw new PolicyApplyError(failure.step, failure.command, failure.detail, await undo());
     };
 
     const stage = renderStageScript(plan);
-    const commit = renderCommitScript(plan);
+    const staging = stagingLineCount(plan);
     const families = [
       { family: 4 as const, script: renderFamilyScript(plan.v4), from: current.v4, to: desired.v4 },
       { family: 6 as const, script: renderFamilyScript(plan.v6), from: current.v6, to: desired.v6 },
     ].filter((f) => f.script !== '');
+    const cleanups = [
+      { family: 4 as const, script: renderFollowUpFamilyScript(plan.v4) },
+      { family: 6 as const, script: renderFollowUpFamilyScript(plan.v6) },
+    ].filter((f) => f.script !== '');
+    const setCleanup = renderFollowUpSetScript(plan);
 
     if (families.length === 0) {
-      // Members only (a label change): staging and swapping in one `ipset restore`, which stops
-      // at its first bad line, so a failure among the staging lines has touched nothing in use.
-      const r = await this.#run(calls, 'ipset-stage', 'ipset', ['restore'], stage + commit);
+      // No rule transaction: the retired rules (of chains only the follow-up deletes) are as
+      // live before the swaps as after, so all swaps go in this one process; and with no chain
+      // to delete first, so do the follow-up's destroys. `ipset restore` stops at its first bad
+      // line, so the line it names says how far it got.
+      const swaps = [...plan.refillSets, ...plan.refillAfterRules];
+      const inline = cleanups.length === 0 ? setCleanup : '';
+      const r = await this.#run(
+        calls,
+        'ipset-stage',
+        'ipset',
+        ['restore'],
+        stage + renderLateSwapScript(plan) + inline,
+      );
       if (!r.ok) {
-        const stageLines = stage.split('\n').length - 1;
-        if (r.line !== undefined && r.line <= stageLines) await fail(r, async () => true);
-        this.#inKernel = undefined;
-        throw new PolicyApplyError('ipset-commit', r.command, r.detail, false);
+        if (r.line === undefined) throw new PolicyApplyError('ipset-stage', r.command, r.detail, false);
+        if (r.line <= staging + swaps.length) {
+          const swapped = swaps.slice(0, Math.max(0, r.line - staging - 1));
+          await failed(r, () => this.#undoStage(plan, swapped, calls));
+        }
+        this.#log.error({ detail: r.detail }, 'policy follow-up failed; the next call re-reads the kernel');
+        return { plan, followUp: undefined };
+      }
+      if (cleanups.length === 0) {
+        this.#inKernel = desired;
+        return { plan, followUp: undefined };
       }
     } else {
       if (stage !== '') {
         const r = await this.#run(calls, 'ipset-stage', 'ipset', ['restore'], stage);
-        if (!r.ok) await fail(r, async () => true);
+        if (!r.ok) {
+          if (r.line === undefined) throw new PolicyApplyError(r.step, r.command, r.detail, false);
+          const swapped = plan.refillSets.slice(0, Math.max(0, r.line - staging - 1));
+          await failed(r, () => this.#undoStage(plan, swapped, calls));
+        }
       }
       // The two tables are independent: their restores run side by side.
       const results = await Promise.all(
         families.map((f) =>
-          this.#run(
-            calls,
-            f.family === 4 ? 'iptables' : 'ip6tables',
-            IPTABLES_RESTORE[f.family],
-            ['--noflush', '--wait'],
-            f.script,
-          ),
+          this.#restore(calls, f.family === 4 ? 'iptables' : 'ip6tables', f.family, f.script),
         ),
       );
-      const failed = results.find((r) => !r.ok);
-      if (failed !== undefined && !failed.ok) {
-        await fail(failed, () =>
-          this.#rollBack(
+      const failure = results.find((r) => !r.ok);
+      if (failure !== undefined && !failure.ok) {
+        await failed(failure, async () => {
+          const rolledBack = await this.#rollBack(
             families.filter((_, i) => results[i]!.ok),
             calls,
-          ),
-        );
+          );
+          return (await this.#undoStage(plan, plan.refillSets, calls)) && rolledBack;
+        });
       }
-      if (commit !== '') {
-        const r = await this.#run(calls, 'ipset-commit', 'ipset', ['restore'], commit);
-        if (!r.ok) {
-          this.#inKernel = undefined;
-          throw new PolicyApplyError(r.step, r.command, r.detail, false);
-        }
+      const late = renderLateSwapScript(plan);
+      if (late !== '') {
+        const r = await this.#run(calls, 'ipset-commit', 'ipset', ['restore'], late);
+        if (!r.ok) throw new PolicyApplyError(r.step, r.command, r.detail, false);
       }
     }
-    this.#inKernel = desired;
-    return reportOf(plan, calls);
+    const followUp = async () => {
+      const results = await Promise.all(
+        cleanups.map((f) => this.#restore(calls, 'follow-up', f.family, f.script)),
+      );
+      for (const r of results) if (!r.ok) throw new PolicyApplyError('follow-up', r.command, r.detail, false);
+      if (setCleanup !== '') {
+        const r = await this.#run(calls, 'follow-up', 'ipset', ['restore'], setCleanup);
+        if (!r.ok) throw new PolicyApplyError('follow-up', r.command, r.detail, false);
+      }
+      this.#inKernel = desired;
+    };
+    return { plan, followUp };
   }
 
   /** Puts back the chains and hooks of families whose transaction already went through. */
-  async #rollBack(
-    done: readonly { family: 4 | 6; from: FamilyState; to: FamilyState }[],
-    calls: { count: number },
-  ): Promise<boolean> {
+  async #rollBack(done: readonly { family: 4 | 6; from: FamilyState; to: FamilyState }[], calls: Calls) {
     let ok = true;
     for (const f of done) {
-      const script = renderFamilyScript(planFamily(f.from, f.to));
-      const r = await this.#run(
+      const r = await this.#restore(
         calls,
-        'iptables',
-        IPTABLES_RESTORE[f.family],
-        ['--noflush', '--wait'],
-        script,
+        f.family === 4 ? 'iptables' : 'ip6tables',
+        f.family,
+        renderReplaceScript(planFamily(f.from, f.to)),
       );
       if (!r.ok) {
         this.#log.error({ detail: r.detail }, 'policy rollback failed');
@@ -289,15 +370,19 @@ export class PolicyApplier {
     return ok;
   }
 
-  /** Destroys those of `names` that exist (a failed restore stops at its bad line). */
-  async #destroyExisting(names: readonly string[], calls: { count: number }): Promise<boolean> {
-    if (names.length === 0) return true;
+  /**
+   * Undoes wave 1 once no new rule uses what it made: swaps `swapped` back, destroys those
+   * staged sets that exist (a failed restore stops at its bad line).
+   */
+  async #undoStage(plan: ApplyPlan, swapped: readonly SetState[], calls: Calls): Promise<boolean> {
     const list = await this.#run(calls, 'ipset-stage', 'ipset', ['list', '-n']);
     if (!list.ok) return false;
     const present = new Set(list.stdout.split('\n'));
-    const script = names.filter((n) => present.has(n)).map((n) => `destroy ${n}\n`);
-    if (script.length === 0) return true;
-    return (await this.#run(calls, 'ipset-stage', 'ipset', ['restore'], script.join(''))).ok;
+    const destroy = stagedSetNames(plan)
+      .filter((n) => present.has(n))
+      .map((n) => `destroy ${n}\n`);
+    const script = renderUnswapScript(swapped) + destroy.join('');
+    return script === '' || (await this.#run(calls, 'ipset-stage', 'ipset', ['restore'], script)).ok;
   }
 }
 
@@ -308,13 +393,13 @@ function withBase(kernel: FamilyState, base: FamilyState): FamilyState {
   return { chains: [...kernel.chains, ...missing].sort(byName), hooks: base.hooks };
 }
 
-function reportOf(plan: ApplyPlan, calls: { count: number }): ApplyReport {
+function reportOf(plan: ApplyPlan, calls: Calls): ApplyReport {
   const families = [plan.v4, plan.v6];
   return {
     setsCreated: plan.createSets.map((s) => s.name),
-    setsRefilled: plan.refillSets.map((s) => s.name),
+    setsRefilled: [...plan.refillSets, ...plan.refillAfterRules].map((s) => s.name).sort(),
     setsDestroyed: [...plan.destroyScratch, ...plan.destroySets],
-    chainsWritten: families.flatMap((f) => f.writeChains.map((c) => c.name)),
+    chainsWritten: families.flatMap((f) => [...f.createChains, ...f.rewriteChains].map((c) => c.name).sort()),
     chainsDeleted: families.flatMap((f) => f.deleteChains),
     hooksInserted: families.reduce((n, f) => n + f.insertHooks.length, 0),
     hooksDeleted: families.reduce((n, f) => n + f.deleteHooks.length, 0),

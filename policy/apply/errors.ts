@@ -1,7 +1,18 @@
 // The one error the applier throws: which step failed, the tool's own words (with the input
 // line it rejected), and whether the previous ruleset is still fully in force.
 
-export type ApplyStep = 'read' | 'plan' | 'ipset-stage' | 'iptables' | 'ip6tables' | 'ipset-commit';
+/**
+ * `ipset-stage`, `iptables`/`ip6tables` and `ipset-commit` are an apply's waves in order;
+ * `follow-up` removes what the new ruleset no longer uses (see PolicyApplier).
+ */
+export type ApplyStep =
+  | 'read'
+  | 'plan'
+  | 'ipset-stage'
+  | 'iptables'
+  | 'ip6tables'
+  | 'ipset-commit'
+  | 'follow-up';
 
 export class PolicyApplyError extends Error {
   override readonly name = 'PolicyApplyError';

@@ -5,8 +5,9 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { PolicyApplier } from '../../policy/apply/applier.js';
 import { PolicyApplyError } from '../../policy/apply/errors.js';
-import { isPlanEmpty, planRepair } from '../../policy/apply/plan.js';
+import { isPlanEmpty, planChanges, planRepair, SHADOW_RETURN } from '../../policy/apply/plan.js';
 import { type CommandRunner, execaRunner } from '../../policy/apply/runner.js';
+import { sameMembers, stateOfKernel, stateOfRendered } from '../../policy/apply/state.js';
 import { clusterStateFromDocuments, compileFromDocuments } from '../../policy/documents.js';
 import { IncrementalPolicyCompiler } from '../../policy/incremental.js';
 import { compareText } from '../../policy/ir.js';
@@ -46,8 +47,9 @@ function countingApplier(
   return { applier: new PolicyApplier({ netns: ns, runner }), calls };
 }
 
-/** The chains an `iptables-restore --noflush` input declares (writes or deletes), and the sets an ipset input names. */
-const declaredChains = (input: string) => [...input.matchAll(/^:(\S+)/gm)].map((m) => m[1]!).sort();
+/** The chains an `iptables-restore --noflush` input changes, and the sets an ipset input names. */
+const namedChains = (input: string) =>
+  [...new Set([...input.matchAll(/^(?::|-[AIX] )(trl-\S+)/gm)].map((m) => m[1]!))].sort();
 const namedSets = (input: string) => [...new Set(input.match(/\btrl[46][a-z]-[0-9a-f]{20}\b/g))].sort();
 
 /** Chains and sets whose content differs between two renders, judged by name and content alone. */
@@ -295,6 +297,7 @@ describe('policy/apply PolicyApplier in a real kernel (root)', function () {
     );
     const after = render(PODS, edited);
     const report = await applier.apply(after);
+    await applier.settled();
     const oldChain = before.v4.chains.find(
       (c) => c.name.startsWith('trl-pi-') && !after.v4.chains.includes(c),
     );
@@ -409,6 +412,7 @@ describe('policy/apply PolicyApplier in a real kernel (root)', function () {
     assert.equal(kernelSnapshot(ns), snapshot);
     // And the edit itself, unbroken, goes through afterwards.
     await applier.apply(edited);
+    await applier.settled();
     assert.equal(isPlanEmpty(planRepair(edited, kernelSave(ns))), true);
   });
 
@@ -445,6 +449,7 @@ describe('policy/apply PolicyApplier in a real kernel (root)', function () {
 
     const rendered = render();
     await applier.apply(rendered);
+    await applier.settled();
     const snapshot = kernelSnapshot(ns);
     // A restarted agent: the full ruleset stays until its first apply.
     const restarted = countingApplier(ns);
@@ -459,19 +464,48 @@ describe('policy/apply PolicyApplier in a real kernel (root)', function () {
     await applier.apply(before);
     calls.length = 0;
     const after = next(RELABELLED_PODS, EDITED_POLICIES);
+    const plan = planChanges(stateOfRendered(after), stateOfRendered(before));
     const report = await applier.apply(after);
     const expected = changedByContent(before, after);
-    assert.ok(expected.v4.length > 0 && expected.sets.length > 0);
+    assert.ok(expected.v4.length > 0 && expected.sets.length > 0 && report.chainsDeleted.length > 0);
+    // The edited policy's old chain matches the set the relabel refills: that set is swapped
+    // after the rule transaction.
+    assert.deepEqual(plan.refillSets, []);
+    assert.deepEqual(
+      plan.v4.retiredSetRefs,
+      plan.refillAfterRules.map((s) => s.name),
+    );
+    // The waves until the apply resolves (the follow-up's first process has started since):
+    // sets, one rule transaction that only adds, the late swap.
+    assert.deepEqual(
+      calls.slice(0, 3).map((c) => c.tool),
+      ['ipset restore', 'iptables-restore', 'ipset restore'],
+    );
+    assert.doesNotMatch(calls[1]!.input!, /^(-D|-X|-F|:(?!trl-p[io]-))/m);
+    assert.match(calls[2]!.input!, /^swap /);
+    // In force already: each chain means its new rules (the old ones sit below a RETURN).
+    const atResolve = stateOfKernel(kernelSave(ns));
+    for (const c of after.v4.chains) {
+      const rules = atResolve.v4.chains.find((k) => k.name === c.name)!.rules;
+      const end = rules.indexOf(SHADOW_RETURN);
+      assert.deepEqual(end < 0 ? rules : rules.slice(0, end), c.rules, c.name);
+    }
+    for (const s of after.sets) {
+      const members = atResolve.sets.find((k) => k.name === s.name)!;
+      assert.ok(sameMembers(members, s), s.name);
+    }
+    // The follow-up removes the shadowed rules, the stale chain and the scratch sets.
+    await applier.settled();
     assert.deepEqual(
       calls.map((c) => c.tool),
-      ['ipset restore', 'iptables-restore', 'ipset restore'],
+      ['ipset restore', 'iptables-restore', 'ipset restore', 'iptables-restore', 'ipset restore'],
     );
     const input = (tool: string) =>
       calls
         .filter((c) => c.tool === tool)
         .map((c) => c.input!)
         .join('');
-    assert.deepEqual(declaredChains(input('iptables-restore')), expected.v4);
+    assert.deepEqual(namedChains(input('iptables-restore')), expected.v4);
     assert.deepEqual(expected.v6, []);
     assert.deepEqual(
       namedSets(input('ipset restore')).filter((n) => !/^trl[46]t-/.test(n)),
@@ -481,38 +515,31 @@ describe('policy/apply PolicyApplier in a real kernel (root)', function () {
     assert.equal(isPlanEmpty(planRepair(after, kernelSave(ns))), true);
   });
 
-  it('after an apply that failed half way, the next apply reads the kernel and repairs all of it', async () => {
+  it('a follow-up that fails leaves the new ruleset in force; the next apply reads the kernel and finishes it', async () => {
     const next = incrementalRenderer();
-    let refuseSwaps = false;
+    let refuseDestroys = false;
     const { applier, calls } = countingApplier(
       ns,
-      (c) => refuseSwaps && c.tool === 'ipset restore' && c.input!.startsWith('swap'),
+      (c) => refuseDestroys && c.tool === 'ipset restore' && c.input!.startsWith('destroy'),
     );
     await applier.apply(next());
     const after = next(RELABELLED_PODS, EDITED_POLICIES);
-    refuseSwaps = true;
-    // The rules went in; the members did not, and the scratch sets are left behind.
-    await assert.rejects(applier.apply(after), (e: unknown) => {
-      assert.ok(e instanceof PolicyApplyError);
-      assert.equal(e.step, 'ipset-commit');
-      assert.equal(e.previousInForce, false);
-      return true;
-    });
+    refuseDestroys = true;
+    await applier.apply(after);
+    await applier.settled();
+    // Rules and members are the new ones; only scratch and stale sets are left behind.
     const plan = planRepair(after, kernelSave(ns));
-    assert.ok(plan.refillSets.length > 0 && plan.destroyScratch.length > 0);
-    refuseSwaps = false;
+    assert.ok(plan.destroyScratch.length > 0);
+    assert.equal(isPlanEmpty({ ...plan, destroyScratch: [], destroySets: [] }), true);
+    refuseDestroys = false;
     calls.length = 0;
     const report = await applier.apply(after);
+    await applier.settled();
     assert.deepEqual(
-      calls.slice(0, 3).map((c) => c.tool),
-      ['iptables-save', 'ip6tables-save', 'ipset save'],
+      calls.map((c) => c.tool),
+      ['iptables-save', 'ip6tables-save', 'ipset save', 'ipset restore'],
     );
-    assert.deepEqual(
-      report.setsRefilled,
-      plan.refillSets.map((s) => s.name),
-    );
-    assert.deepEqual(report.setsDestroyed, plan.destroyScratch);
-    assert.deepEqual(report.chainsWritten, []);
+    assert.deepEqual(report.setsDestroyed, [...plan.destroyScratch, ...plan.destroySets]);
     assert.equal(isPlanEmpty(planRepair(after, kernelSave(ns))), true);
   });
 
@@ -548,9 +575,10 @@ describe('policy/apply PolicyApplier in a real kernel (root)', function () {
     // An unrelated edit: the applier trusts its memory of trl-fw-trlpa and leaves it alone.
     const after = next(RELABELLED_PODS, EDITED_POLICIES);
     const report = await applier.apply(after);
+    await applier.settled();
     assert.ok(!report.chainsWritten.includes('trl-fw-trlpa'));
     assert.deepEqual(
-      planRepair(after, kernelSave(ns)).v4.writeChains.map((c) => c.name),
+      planRepair(after, kernelSave(ns)).v4.rewriteChains.map((c) => c.name),
       ['trl-fw-trlpa'],
     );
     const repaired = await applier.resync();

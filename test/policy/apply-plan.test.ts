@@ -3,14 +3,18 @@
 // turn any ruleset into any other.
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
+import type { ApplyPlan } from '../../policy/apply/plan.js';
 import {
   isPlanEmpty,
   planChanges,
   planFlush,
   planRepair,
-  renderCommitScript,
   renderFamilyScript,
+  renderFollowUpFamilyScript,
+  renderFollowUpSetScript,
+  renderLateSwapScript,
   renderStageScript,
+  SHADOW_RETURN,
 } from '../../policy/apply/plan.js';
 import {
   EMPTY_STATE,
@@ -127,8 +131,11 @@ class ModelKernel {
       const rules = table.get(chain);
       assert.ok(rules, `${op}: no chain ${chain}`);
       if (op === '-A') rules.push(words.join(' '));
-      else if (op === '-I') rules.unshift(words.slice(1).join(' '));
-      else if (op === '-D') {
+      else if (op === '-I') {
+        const at = Number(words[0]);
+        assert.ok(at >= 1 && at <= rules.length + 1, `-I ${chain} ${at}: only ${rules.length} rules`);
+        rules.splice(at - 1, 0, words.slice(1).join(' '));
+      } else if (op === '-D') {
         const at = rules.indexOf(words.join(' '));
         assert.ok(at >= 0, `-D: no such rule in ${chain}`);
         rules.splice(at, 1);
@@ -148,11 +155,38 @@ class ModelKernel {
     this.tables[family] = table;
   }
 
-  run(plan: ReturnType<typeof planChanges>): void {
+  /** What each chain means: its rules up to a shadowing RETURN. */
+  effectiveChains(family: 4 | 6): Map<string, string[]> {
+    return new Map(
+      [...this.tables[family]].map(([name, rules]) => {
+        const end = rules.indexOf(SHADOW_RETURN);
+        return [name, end < 0 ? rules : rules.slice(0, end)];
+      }),
+    );
+  }
+
+  /**
+   * An apply's waves, then (unless `followUp` is false) its follow-up. `inForce` is called when
+   * the apply would resolve; `onRuleWave` with the effective chains before and after the rule
+   * transactions and the sets swapped before them.
+   */
+  run(
+    plan: ApplyPlan,
+    hooks: {
+      inForce?: () => void;
+      onRuleWave?: (before: Map<string, string[]>[], after: Map<string, string[]>[]) => void;
+    } = {},
+  ): void {
     this.ipsetRestore(renderStageScript(plan));
+    const before = [this.effectiveChains(4), this.effectiveChains(6)];
     this.iptablesRestore(4, renderFamilyScript(plan.v4));
     this.iptablesRestore(6, renderFamilyScript(plan.v6));
-    this.ipsetRestore(renderCommitScript(plan));
+    hooks.onRuleWave?.(before, [this.effectiveChains(4), this.effectiveChains(6)]);
+    this.ipsetRestore(renderLateSwapScript(plan));
+    hooks.inForce?.();
+    this.iptablesRestore(4, renderFollowUpFamilyScript(plan.v4));
+    this.iptablesRestore(6, renderFollowUpFamilyScript(plan.v6));
+    this.ipsetRestore(renderFollowUpSetScript(plan));
   }
 }
 
@@ -235,14 +269,14 @@ describe('policy/apply planning (pure)', () => {
     const deleted = ModelKernel.of(rendered);
     deleted.tables[4].get(target.name)!.splice(1, 1);
     const plan = planRepair(rendered, deleted.save());
-    assert.deepEqual(plan.v4.writeChains, [{ name: target.name, rules: target.rules }]);
-    assert.equal(isPlanEmpty({ ...plan, v4: { ...plan.v4, writeChains: [] } }), true);
+    assert.deepEqual(plan.v4.rewriteChains, [{ name: target.name, rules: target.rules }]);
+    assert.equal(isPlanEmpty({ ...plan, v4: { ...plan.v4, rewriteChains: [] } }), true);
 
     const injected = ModelKernel.of(rendered);
     injected.tables[6].get('trl-to-wl')!.unshift('-j ACCEPT');
     const plan6 = planRepair(rendered, injected.save());
     assert.deepEqual(
-      plan6.v6.writeChains.map((c) => c.name),
+      plan6.v6.rewriteChains.map((c) => c.name),
       ['trl-to-wl'],
     );
   });
@@ -305,7 +339,31 @@ describe('policy/apply planning (pure)', () => {
         const to = render(b);
         const k = fromScratch ? new ModelKernel() : ModelKernel.of(from);
         const plan = planChanges(stateOfRendered(to), stateOfKernel(k.save()));
-        k.run(plan);
+        const swappedFirst = new Set(plan.refillSets.map((s) => s.name));
+        k.run(plan, {
+          // A set swapped before the rule transactions is matched only by chains they leave as they were.
+          onRuleWave: (before, after) => {
+            for (const [i, chains] of before.entries()) {
+              for (const [name, rules] of chains) {
+                const uses = rules.some((r) =>
+                  [...r.matchAll(/--match-set (\S+)/g)].some((m) => swappedFirst.has(m[1]!)),
+                );
+                if (uses) assert.deepEqual(after[i]!.get(name), rules, `${name} matches a set swapped first`);
+              }
+            }
+          },
+          // When the apply resolves, every chain means its new rules and every set has its new members.
+          inForce: () => {
+            for (const [family, f] of [
+              [4, to.v4],
+              [6, to.v6],
+            ] as const) {
+              const chains = k.effectiveChains(family);
+              for (const c of f.chains) assert.deepEqual(chains.get(c.name), c.rules, c.name);
+            }
+            for (const s of to.sets) assert.deepEqual(k.sets.get(s.name)?.entries, s.entries, s.name);
+          },
+        });
         assert.equal(isPlanEmpty(planRepair(to, k.save())), true);
         // Applying the same again is a no-op, and a flush leaves only the foreign objects.
         assert.equal(isPlanEmpty(planChanges(stateOfRendered(to), stateOfKernel(k.save()))), true);
