@@ -3,15 +3,22 @@
 //
 // It keeps a model of what it believes is installed (seeded from a dump at start) next to the
 // desired routes, and a set of prefixes whose two sides may differ. A flush turns that set into
-// one netlink batch. Until the RIB has converged after a restart (`sweepStale`), routes that
+// one netlink batch. Batches started by the coalescing timer or a full pending list run with
+// the kernel's work on a worker thread (RouteTable.startRouteBatch), so the event loop decodes
+// the next UPDATEs while the kernel inserts routes; at most one is in flight, and its per-route
+// results land in the model when it completes (a prefix changed meanwhile is simply pending
+// again). `flush()` and everything that reads the kernel settle the batch in flight first.
+// Until the RIB has converged after a restart (`sweepStale`), routes that
 // are installed but no longer wanted are left alone: they are the previous run's routes, kept
 // forwarding while peers re-send theirs (graceful restart).
 import type { Logger } from '../../src/log.js';
 import { silentLogger } from '../../src/log.js';
 import type {
+  BatchInFlight,
   IpFamily,
   NetlinkError,
   RouteBatchOp,
+  RouteBatchOutcome,
   RouteBatchResult,
   RouteFilter,
   RouteInfo,
@@ -32,6 +39,11 @@ import { checkKernelRoute } from './validate.js';
 export interface RouteTable {
   listRoutes(filter: RouteFilter): RouteInfo[];
   applyRouteBatch(ops: readonly RouteBatchOp[]): RouteBatchResult;
+  /**
+   * Starts a batch and returns; `done` runs once, later, on this thread (never inside this
+   * call). Any later call on the table, or `finish()`, first completes it and runs `done`.
+   */
+  startRouteBatch(ops: readonly RouteBatchOp[], done: (outcome: RouteBatchOutcome) => void): BatchInFlight;
 }
 
 export interface KernelSyncOptions {
@@ -61,6 +73,8 @@ export interface KernelSyncStats {
   /** Installed routes not wanted any more, kept until the RIB converges. */
   readonly stale: number;
   readonly pending: number;
+  /** Changes sent to the kernel whose answers have not been read yet. */
+  readonly inFlight: number;
   /** Prefixes whose last replace the kernel refused (e.g. ENETUNREACH: next hop not on link). */
   readonly failed: number;
   readonly batches: number;
@@ -68,6 +82,9 @@ export interface KernelSyncStats {
 
 const RT_TABLE_MAIN = 254;
 const ESRCH = 'ESRCH';
+/** After a batch failed as a whole (not route by route), its changes are retried this much later. */
+const RETRY_DELAY_MS = 1000;
+const NOTHING: KernelFlushResult = { replaced: 0, deleted: 0, failed: [] };
 
 /**
  * Both sides of one prefix in one record: a full table then costs one map entry per prefix and
@@ -85,6 +102,19 @@ interface Slot {
   failed: NetlinkError | undefined;
 }
 
+/** One batch's changes; targets[i] is op i's slot (undefined for a stray). */
+interface Changes {
+  readonly ops: RouteBatchOp[];
+  readonly targets: (Slot | undefined)[];
+}
+
+interface Flight {
+  readonly changes: Changes;
+  readonly handle: BatchInFlight;
+  /** Set when it lands. */
+  result: KernelFlushResult | undefined;
+}
+
 export class KernelSync {
   readonly #routes: RouteTable;
   readonly #place: KernelPlacement;
@@ -99,6 +129,10 @@ export class KernelSync {
   #converged = true;
   #timer: NodeJS.Timeout | undefined;
   #batches = 0;
+  #flight: Flight | undefined;
+  /** Inside #settle: a landing batch must not start the next one (the caller flushes itself). */
+  #settling = false;
+  #closed = false;
 
   constructor(opts: KernelSyncOptions) {
     this.#routes = opts.routes;
@@ -124,7 +158,7 @@ export class KernelSync {
       { installed: this.stats().installed, strays: this.#strays.length, keepStale: opts.keepStale },
       'kernel sync: read existing BGP routes',
     );
-    if (this.#converged) this.#schedule();
+    if (this.#converged) this.#schedule(this.#flushDelayMs);
   }
 
   /** Wants `route` in the kernel (replacing what its prefix had). KernelRouteError if malformed. */
@@ -162,21 +196,154 @@ export class KernelSync {
     return this.resync();
   }
 
-  /** Re-reads the kernel and repairs every difference (someone else changed our routes). */
+  /**
+   * Re-reads the kernel and repairs every difference (someone else changed our routes). The
+   * result counts the repairs, not the batch that was in flight when it was called.
+   */
   resync(): KernelFlushResult {
+    this.#settle();
     this.#readKernel();
     for (const slot of this.#slots.values()) this.#enqueue(slot);
     return this.flush();
   }
 
-  /** Applies every pending change now, in one batch. */
+  /**
+   * Applies every pending change now, in one batch, after the batch in flight (if any) has
+   * completed; the result counts both.
+   */
   flush(): KernelFlushResult {
-    if (this.#timer !== undefined) {
-      clearTimeout(this.#timer);
-      this.#timer = undefined;
+    this.#cancelTimer();
+    const landed = this.#settle();
+    const changes = this.#takePending();
+    if (changes.ops.length === 0) return landed;
+    const applied = this.#record(changes, this.#routes.applyRouteBatch(changes.ops));
+    return landed === NOTHING
+      ? applied
+      : {
+          replaced: landed.replaced + applied.replaced,
+          deleted: landed.deleted + applied.deleted,
+          failed: [...landed.failed, ...applied.failed],
+        };
+  }
+
+  /** Removes every route of ours from the kernel (shutdown without graceful restart). */
+  removeAll(): KernelFlushResult {
+    for (const slot of this.#slots.values()) slot.desired = undefined;
+    this.#converged = true;
+    return this.resync();
+  }
+
+  /** Completes the batch in flight and stops batching; pending changes are dropped, routes stay. */
+  close(): void {
+    this.#closed = true;
+    this.#cancelTimer();
+    this.#settle();
+  }
+
+  stats(): KernelSyncStats {
+    let desired = 0;
+    let installed = 0;
+    let stale = 0;
+    let failed = 0;
+    for (const slot of this.#slots.values()) {
+      if (slot.desired !== undefined) desired++;
+      if (slot.installed !== undefined) {
+        installed++;
+        if (slot.desired === undefined) stale++;
+      }
+      if (slot.failed !== undefined) failed++;
     }
+    return {
+      desired,
+      installed,
+      stale: stale + this.#strays.length,
+      pending: this.#pending.length,
+      inFlight: this.#flight?.changes.ops.length ?? 0,
+      failed,
+      batches: this.#batches,
+    };
+  }
+
+  #enqueue(slot: Slot): void {
+    if (slot.pending) return;
+    slot.pending = true;
+    this.#pending.push(slot);
+  }
+
+  #mark(slot: Slot): void {
+    this.#enqueue(slot);
+    if (this.#pending.length >= this.#maxPending) this.#launch();
+    else this.#schedule(this.#flushDelayMs);
+  }
+
+  #schedule(delayMs: number): void {
+    if (this.#timer !== undefined || this.#closed) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#launch();
+    }, delayMs);
+    // Pending routes alone must not keep a process alive that is otherwise done.
+    this.#timer.unref();
+  }
+
+  #cancelTimer(): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  /**
+   * Starts a batch of the pending changes unless one is in flight: that one's landing starts
+   * the next, so while the kernel works, changes pile up into the following batch.
+   */
+  #launch(): void {
+    if (this.#flight !== undefined || this.#closed) return;
+    this.#cancelTimer();
+    const changes = this.#takePending();
+    if (changes.ops.length === 0) return;
+    const flight: Flight = {
+      changes,
+      result: undefined,
+      handle: this.#routes.startRouteBatch(changes.ops, (outcome) => this.#land(flight, outcome)),
+    };
+    this.#flight = flight;
+  }
+
+  #land(flight: Flight, outcome: RouteBatchOutcome): void {
+    this.#flight = undefined;
+    if (outcome.error === undefined) {
+      flight.result = this.#record(flight.changes, outcome.result);
+    } else {
+      // Which routes the kernel took is unknown: send them all again (replace and delete are
+      // idempotent here, ESRCH counts as done). A flush() retries at once and throws if it fails.
+      this.#log.error({ err: outcome.error, routes: flight.changes.ops.length }, 'kernel sync: batch failed');
+      const { ops, targets } = flight.changes;
+      targets.forEach((slot, i) => {
+        if (slot !== undefined) this.#enqueue(slot);
+        else this.#strays.push(ops[i]!.route);
+      });
+      flight.result = NOTHING;
+      this.#schedule(RETRY_DELAY_MS);
+      return;
+    }
+    if (!this.#settling && this.#pending.length > 0) this.#launch();
+  }
+
+  /** Completes the batch in flight, if any, on this thread; returns what it did. */
+  #settle(): KernelFlushResult {
+    const flight = this.#flight;
+    if (flight === undefined) return NOTHING;
+    this.#settling = true;
+    try {
+      flight.handle.finish();
+    } finally {
+      this.#settling = false;
+    }
+    return flight.result ?? NOTHING;
+  }
+
+  /** Turns the pending slots into ops; slots with nothing to do leave the list (or the map). */
+  #takePending(): Changes {
     const ops: RouteBatchOp[] = [];
-    /** Parallel to ops; undefined for a stray. */
     const targets: (Slot | undefined)[] = [];
     const pending = this.#pending;
     this.#pending = [];
@@ -204,65 +371,7 @@ export class KernelSync {
       }
       this.#strays = [];
     }
-    return this.#apply(ops, targets);
-  }
-
-  /** Removes every route of ours from the kernel (shutdown without graceful restart). */
-  removeAll(): KernelFlushResult {
-    for (const slot of this.#slots.values()) slot.desired = undefined;
-    this.#converged = true;
-    return this.resync();
-  }
-
-  /** Stops the coalescing timer; routes stay in the kernel. */
-  close(): void {
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#timer = undefined;
-  }
-
-  stats(): KernelSyncStats {
-    let desired = 0;
-    let installed = 0;
-    let stale = 0;
-    let failed = 0;
-    for (const slot of this.#slots.values()) {
-      if (slot.desired !== undefined) desired++;
-      if (slot.installed !== undefined) {
-        installed++;
-        if (slot.desired === undefined) stale++;
-      }
-      if (slot.failed !== undefined) failed++;
-    }
-    return {
-      desired,
-      installed,
-      stale: stale + this.#strays.length,
-      pending: this.#pending.length,
-      failed,
-      batches: this.#batches,
-    };
-  }
-
-  #enqueue(slot: Slot): void {
-    if (slot.pending) return;
-    slot.pending = true;
-    this.#pending.push(slot);
-  }
-
-  #mark(slot: Slot): void {
-    this.#enqueue(slot);
-    if (this.#pending.length >= this.#maxPending) this.flush();
-    else this.#schedule();
-  }
-
-  #schedule(): void {
-    if (this.#timer !== undefined) return;
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined;
-      this.flush();
-    }, this.#flushDelayMs);
-    // Pending routes alone must not keep a process alive that is otherwise done.
-    this.#timer.unref();
+    return { ops, targets };
   }
 
   #readKernel(): void {
@@ -291,9 +400,12 @@ export class KernelSync {
     }
   }
 
-  #apply(ops: readonly RouteBatchOp[], targets: readonly (Slot | undefined)[]): KernelFlushResult {
-    if (ops.length === 0) return { replaced: 0, deleted: 0, failed: [] };
-    const result = this.#routes.applyRouteBatch(ops);
+  /**
+   * Brings the model in line with what the kernel did. A slot changed while its batch was in
+   * flight is pending again: its installed side is now right and the next batch diffs from it.
+   */
+  #record(changes: Changes, result: RouteBatchResult): KernelFlushResult {
+    const { ops, targets } = changes;
     this.#batches++;
     const refused: (NetlinkError | undefined)[] = [];
     for (const f of result.failed) refused[f.index] = f.error;

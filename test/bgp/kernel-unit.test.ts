@@ -9,8 +9,10 @@ import {
   TRELLIS_BGP_RT_PROTO,
 } from '../../bgp/kernel/index.js';
 import {
+  type BatchInFlight,
   NetlinkError,
   type RouteBatchOp,
+  type RouteBatchOutcome,
   type RouteBatchResult,
   type RouteFilter,
   type RouteInfo,
@@ -36,6 +38,46 @@ class FakeTable implements RouteTable {
 
   applyRouteBatch(ops: readonly RouteBatchOp[]): RouteBatchResult {
     this.batches.push([...ops]);
+    return this.#apply(ops);
+  }
+
+  /** While true, started batches stay in flight until `land()` or their `finish()`. */
+  hold = false;
+  /** The next started batch fails as a whole (as a broken socket would), applying nothing. */
+  failNext: Error | undefined;
+  readonly #inFlight: { land: () => void }[] = [];
+
+  startRouteBatch(ops: readonly RouteBatchOp[], done: (outcome: RouteBatchOutcome) => void): BatchInFlight {
+    // Any call on the real table settles the batch in flight first; the sync only ever has one.
+    assert.equal(this.#inFlight.length, 0, 'a batch started while another was in flight');
+    this.batches.push([...ops]);
+    const failure = this.failNext;
+    this.failNext = undefined;
+    let landed = false;
+    const flight = {
+      land: () => {
+        if (landed) return;
+        landed = true;
+        this.#inFlight.splice(this.#inFlight.indexOf(flight), 1);
+        done(failure === undefined ? { result: this.#apply(ops) } : { error: failure });
+      },
+    };
+    this.#inFlight.push(flight);
+    if (!this.hold) setImmediate(flight.land);
+    return { finish: flight.land };
+  }
+
+  get inFlight(): number {
+    return this.#inFlight.length;
+  }
+
+  /** Completes the batch in flight as the kernel's answer arriving would. */
+  land(): void {
+    assert.equal(this.#inFlight.length, 1, 'no batch in flight');
+    this.#inFlight[0]!.land();
+  }
+
+  #apply(ops: readonly RouteBatchOp[]): RouteBatchResult {
     const failed: RouteBatchResult['failed'][number][] = [];
     ops.forEach((o, index) => {
       const key = `${o.route.dst} ${o.route.metric ?? 0}`;
@@ -103,13 +145,6 @@ describe('bgp/kernel KernelSync (in-memory table)', () => {
       table.batches[0]!.map((o) => `${o.op} ${o.route.dst}`),
       ['replace 10.1.0.0/24'],
     );
-  });
-
-  it('flushes at once when maxPending prefixes are waiting', () => {
-    sync.start({ keepStale: false });
-    for (let i = 0; i < 4; i++) sync.set(v4(`10.${i}.0.0/16`, '192.0.2.1'));
-    assert.equal(table.batches.length, 1);
-    assert.equal(table.batches[0]!.length, 4);
   });
 
   it('sends nothing when the desired route is already installed, and replaces when it differs', () => {
@@ -183,6 +218,118 @@ describe('bgp/kernel KernelSync (in-memory table)', () => {
     assert.equal(sync.stats().installed, 0);
   });
 
+  it('flushes at once when maxPending prefixes are waiting, without waiting for the kernel', () => {
+    table.hold = true;
+    sync.start({ keepStale: false });
+    for (let i = 0; i < 4; i++) sync.set(v4(`10.${i}.0.0/16`, '192.0.2.1'));
+    assert.equal(table.inFlight, 1);
+    assert.equal(table.routes.size, 0, 'the kernel has not answered yet');
+    assert.deepEqual([sync.stats().inFlight, sync.stats().installed], [4, 0]);
+    table.land();
+    assert.deepEqual([sync.stats().inFlight, sync.stats().installed, sync.stats().batches], [0, 4, 1]);
+  });
+
+  it('a batch landing after later set/delete calls keeps those prefixes pending and sends them next', () => {
+    table.hold = true;
+    sync.start({ keepStale: false });
+    for (let i = 0; i < 4; i++) sync.set(v4(`10.${i}.0.0/16`, '192.0.2.1'));
+    // While the first batch is in flight: one prefix moves, one goes, one is new, one is set
+    // back to what is in flight (nothing to send for it once the batch lands).
+    sync.set(v4('10.0.0.0/16', '192.0.2.9'));
+    sync.delete('10.1.0.0/16');
+    sync.set(v4('10.7.0.0/16', '192.0.2.1'));
+    sync.set(v4('10.2.0.0/16', '192.0.2.5'));
+    sync.set(v4('10.2.0.0/16', '192.0.2.1'));
+    assert.equal(table.batches.length, 1, 'no second batch while one is in flight');
+    assert.equal(sync.stats().pending, 4);
+    table.land();
+    // The landing installed all four as sent, then started the next batch from the pending ones.
+    assert.equal(table.batches.length, 2);
+    assert.deepEqual(
+      table.batches[1]!.map((o) => `${o.op} ${o.route.dst} ${o.route.gateway}`),
+      ['replace 10.0.0.0/16 192.0.2.9', 'delete 10.1.0.0/16 undefined', 'replace 10.7.0.0/16 192.0.2.1'],
+    );
+    table.land();
+    assert.deepEqual([...table.routes.values()].map((r) => `${r.dst} ${r.gateway}`).sort(), [
+      '10.0.0.0/16 192.0.2.9',
+      '10.2.0.0/16 192.0.2.1',
+      '10.3.0.0/16 192.0.2.1',
+      '10.7.0.0/16 192.0.2.1',
+    ]);
+    assert.deepEqual(
+      [sync.stats().desired, sync.stats().installed, sync.stats().pending, sync.stats().inFlight],
+      [4, 4, 0, 0],
+    );
+  });
+
+  it('a prefix withdrawn while its replace is in flight is deleted once the replace lands', () => {
+    table.hold = true;
+    sync.start({ keepStale: false });
+    for (let i = 0; i < 4; i++) sync.set(v4(`10.${i}.0.0/16`, '192.0.2.1'));
+    sync.delete('10.3.0.0/16');
+    table.land();
+    table.land();
+    assert.equal(table.routes.has('10.3.0.0/16 20'), false);
+    assert.deepEqual([sync.stats().installed, sync.stats().desired], [3, 3]);
+  });
+
+  it('flush() while a batch is in flight completes it first and counts both', () => {
+    table.hold = true;
+    sync.start({ keepStale: false });
+    for (let i = 0; i < 4; i++) sync.set(v4(`10.${i}.0.0/16`, '192.0.2.1'));
+    sync.set(v4('10.0.0.0/16', '192.0.2.2'));
+    const result = sync.flush();
+    assert.deepEqual([result.replaced, result.deleted, result.failed.length], [5, 0, 0]);
+    assert.equal(table.inFlight, 0);
+    assert.equal(table.routes.get('10.0.0.0/16 20')?.gateway, '192.0.2.2');
+    assert.deepEqual([sync.stats().pending, sync.stats().inFlight, sync.stats().batches], [0, 0, 2]);
+  });
+
+  it('records a route the kernel refused in an asynchronous batch, and sends it again only on resync', async () => {
+    sync.start({ keepStale: false });
+    table.unreachable.add('198.51.100.1');
+    sync.set(v4('10.0.0.0/16', '192.0.2.1'));
+    sync.set(v4('10.1.0.0/16', '198.51.100.1'));
+    sync.set(v4('10.2.0.0/16', '192.0.2.1'));
+    sync.set(v4('10.3.0.0/16', '192.0.2.1'));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.deepEqual([sync.stats().installed, sync.stats().failed, sync.stats().inFlight], [3, 1, 0]);
+    assert.equal(table.routes.has('10.1.0.0/16 20'), false);
+    assert.deepEqual(sync.flush(), { replaced: 0, deleted: 0, failed: [] });
+    assert.equal(table.batches.length, 1);
+    table.unreachable.clear();
+    assert.equal(sync.resync().replaced, 1);
+    assert.deepEqual([sync.stats().installed, sync.stats().failed], [4, 0]);
+  });
+
+  it('sends every change of a batch that failed as a whole again at the next flush', () => {
+    table.hold = true;
+    table.seed({ dst: '10.9.0.0/24', gateway: '192.0.2.1', metric: 77 });
+    sync.start({ keepStale: false });
+    table.failNext = new Error('socket broke');
+    for (let i = 0; i < 4; i++) sync.set(v4(`10.${i}.0.0/16`, '192.0.2.1'));
+    assert.equal(table.batches[0]!.length, 5, 'four replaces and the stray at metric 77');
+    table.land();
+    assert.deepEqual([sync.stats().installed, sync.stats().pending, sync.stats().stale], [0, 4, 1]);
+    const retried = sync.flush();
+    assert.deepEqual([retried.replaced, retried.deleted], [4, 1]);
+    assert.deepEqual([...table.routes.keys()].sort(), [
+      '10.0.0.0/16 20',
+      '10.1.0.0/16 20',
+      '10.2.0.0/16 20',
+      '10.3.0.0/16 20',
+    ]);
+  });
+
+  it('close() completes the batch in flight and starts no other', () => {
+    table.hold = true;
+    sync.start({ keepStale: false });
+    for (let i = 0; i < 4; i++) sync.set(v4(`10.${i}.0.0/16`, '192.0.2.1'));
+    sync.set(v4('10.5.0.0/16', '192.0.2.1'));
+    sync.close();
+    assert.deepEqual([table.inFlight, table.batches.length, table.routes.size], [0, 1, 4]);
+  });
+
   for (const [name, route, message] of [
     ['host bits', v4('10.1.0.1/24', '192.0.2.1'), /host bits/],
     ['family', { family: 6, dst: '10.1.0.0/24', nextHops: [{ gateway: '192.0.2.1' }] }, /not an IPv6 prefix/],
@@ -215,6 +362,7 @@ describe('bgp/kernel KernelSync (in-memory table)', () => {
         installed: 0,
         stale: 0,
         pending: 0,
+        inFlight: 0,
         failed: 0,
         batches: 0,
       });
