@@ -8,7 +8,8 @@
 // - VmRSS and VmHWM of each speaker process while it holds the table, and the CPU time
 //   (utime + stime) each used during the measured interval.
 // TRELLIS_BENCH_REPEAT=N repeats everything and reports medians; TRELLIS_BENCH_CPU_PROF=DIR runs
-// our speaker under `node --cpu-prof` and leaves the profiles there.
+// our speaker under `node --cpu-prof` and leaves the profiles there; TRELLIS_BENCH_BGP=learn
+// measures only the learn part (a round then takes ~15 s instead of ~50).
 import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -68,7 +69,8 @@ interface LearnRun {
 }
 
 interface Round {
-  readonly send: Readonly<Record<Sender, SendRun>>;
+  /** Undefined when only the learn part was measured. */
+  readonly send: Readonly<Record<Sender, SendRun>> | undefined;
   readonly learn: Readonly<Record<Learner, LearnRun>>;
   readonly ipBatchMs: number;
   readonly netlinkMs: number;
@@ -285,9 +287,16 @@ async function measureKernelFloors(
   }
 }
 
-async function measureRound(bench: BgpBenchLab, prefixes: readonly string[]): Promise<Round> {
-  const send = {} as Record<Sender, SendRun>;
-  for (const sender of SENDERS) send[sender] = await measureSend(bench, sender, prefixes);
+async function measureRound(
+  bench: BgpBenchLab,
+  prefixes: readonly string[],
+  learnOnly: boolean,
+): Promise<Round> {
+  let send: Record<Sender, SendRun> | undefined;
+  if (!learnOnly) {
+    send = {} as Record<Sender, SendRun>;
+    for (const sender of SENDERS) send[sender] = await measureSend(bench, sender, prefixes);
+  }
   const trellis = await measureLearn(bench, 'trellis', prefixes);
   const bird = await measureLearn(bench, 'bird', prefixes);
   return { send, learn: { trellis, bird }, ...(await measureKernelFloors(bench, prefixes)) };
@@ -318,51 +327,54 @@ export function bgpTable(rounds: readonly Round[]): BenchTable {
     return [label, cell(trellis), cell(bird), cell(gobgp), cell(ipBatch), rel(bird), rel(gobgp)];
   };
   const send = (f: (s: SendRun) => number) =>
-    Object.fromEntries(SENDERS.map((s) => [s, (r: Round) => f(r.send[s])]));
+    Object.fromEntries(SENDERS.map((s) => [s, (r: Round) => f(r.send![s])]));
+  const sendRows = (rows: () => string[][]) => (rounds.every((r) => r.send !== undefined) ? rows() : []);
   return {
     title: `BGP: ${ROUTES.toLocaleString('en')} IPv4 /32s (median of ${rounds.length})`,
     columns: ['measure', 'Trellis', 'BIRD', 'GoBGP', 'kernel only', 'T/BIRD', 'T/GoBGP'],
     rows: [
-      row(
-        'send: enable -> FRR holds all (ms)',
-        ms,
-        send((s) => s.allMs),
-      ),
-      row(
-        '  of which enable -> Established (ms)',
-        ms,
-        send((s) => s.establishedMs),
-      ),
-      row(
-        '  Established -> FRR holds all (ms)',
-        ms,
-        send((s) => s.allMs - s.establishedMs),
-      ),
-      row(
-        '  sender CPU in that time (ms)',
-        ms,
-        send((s) => s.cpuMs),
-      ),
-      row(
-        '  FRR bgpd CPU in that time (ms)',
-        ms,
-        send((s) => s.receiverCpuMs),
-      ),
-      row(
-        'sender VmRSS holding the table (MiB)',
-        mib,
-        send((s) => s.memory.rss),
-      ),
-      row(
-        'sender VmHWM (MiB)',
-        mib,
-        send((s) => s.memory.hwm),
-      ),
-      row(
-        'sender start -> holding the table (ms)',
-        ms,
-        send((s) => s.readyMs),
-      ),
+      ...sendRows(() => [
+        row(
+          'send: enable -> FRR holds all (ms)',
+          ms,
+          send((s) => s.allMs),
+        ),
+        row(
+          '  of which enable -> Established (ms)',
+          ms,
+          send((s) => s.establishedMs),
+        ),
+        row(
+          '  Established -> FRR holds all (ms)',
+          ms,
+          send((s) => s.allMs - s.establishedMs),
+        ),
+        row(
+          '  sender CPU in that time (ms)',
+          ms,
+          send((s) => s.cpuMs),
+        ),
+        row(
+          '  FRR bgpd CPU in that time (ms)',
+          ms,
+          send((s) => s.receiverCpuMs),
+        ),
+        row(
+          'sender VmRSS holding the table (MiB)',
+          mib,
+          send((s) => s.memory.rss),
+        ),
+        row(
+          'sender VmHWM (MiB)',
+          mib,
+          send((s) => s.memory.hwm),
+        ),
+        row(
+          'sender start -> holding the table (ms)',
+          ms,
+          send((s) => s.readyMs),
+        ),
+      ]),
       row('learn from BIRD: feeder start -> all in FIB (ms)', ms, {
         trellis: (r) => r.learn.trellis.allMs,
         bird: (r) => r.learn.bird.allMs,
@@ -412,11 +424,13 @@ async function runBgpBench(): Promise<BenchTable[]> {
   if (!isRoot()) throw new Error('the bgp benchmark needs root (network namespaces)');
   const repeat = Number(process.env.TRELLIS_BENCH_REPEAT ?? '1');
   if (!Number.isInteger(repeat) || repeat < 1) throw new RangeError(`TRELLIS_BENCH_REPEAT must be >= 1`);
+  const parts = process.env.TRELLIS_BENCH_BGP ?? 'all';
+  if (parts !== 'all' && parts !== 'learn') throw new RangeError(`TRELLIS_BENCH_BGP must be all or learn`);
   const prefixes = benchPrefixes(ROUTES);
   const bench = await BgpBenchLab.create();
   try {
     const rounds: Round[] = [];
-    for (let i = 0; i < repeat; i++) rounds.push(await measureRound(bench, prefixes));
+    for (let i = 0; i < repeat; i++) rounds.push(await measureRound(bench, prefixes, parts === 'learn'));
     return [bgpTable(rounds)];
   } finally {
     await bench.teardown();
