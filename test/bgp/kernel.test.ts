@@ -173,6 +173,39 @@ describe('bgp/kernel KernelSync (root, kernel)', function () {
     assert.equal(sync.stats().failed, 1);
   });
 
+  it('lands batches started in the background in order, keeping changes made while one was in flight', async () => {
+    sync = new KernelSync({ routes: nl, maxPending: 4096 });
+    sync.start({ keepStale: false });
+    const dst = (i: number) => `10.9.${i >> 8}.${i & 255}/32`;
+    for (let i = 0; i < 10_000; i++) sync.set(via(4, dst(i), '192.0.2.2'));
+    assert.ok(sync.stats().inFlight > 0, 'a full pending list starts a batch without waiting for it');
+    // While batches are in flight: one prefix moves, one goes, one the kernel will refuse.
+    sync.set(via(4, dst(0), '192.0.2.3'));
+    sync.delete(dst(1));
+    sync.set(via(4, '10.8.0.0/24', '198.51.100.1'));
+    const deadline = Date.now() + 10_000;
+    while (sync.stats().pending + sync.stats().inFlight > 0) {
+      assert.ok(Date.now() < deadline, 'the batches never all landed');
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    const landed = bgpRoutes(ns, 4);
+    assert.equal(landed.size, 9_999);
+    assert.equal(landed.get(dst(0))?.gateway, '192.0.2.3');
+    assert.equal(landed.has(dst(1)), false);
+    assert.deepEqual([sync.stats().installed, sync.stats().failed], [9_999, 1]);
+
+    // flush() right behind a batch in flight completes it first and counts both.
+    for (let i = 0; i < 5000; i++) sync.set(via(4, dst(i), '192.0.2.4'));
+    assert.ok(sync.stats().inFlight > 0);
+    const flushed = sync.flush();
+    assert.deepEqual([flushed.replaced, flushed.failed.length], [5000, 0]);
+    assert.deepEqual([sync.stats().pending, sync.stats().inFlight], [0, 0]);
+    const after = bgpRoutes(ns, 4);
+    assert.equal(after.size, 10_000);
+    assert.equal(after.get(dst(4999))?.gateway, '192.0.2.4');
+    assert.equal(after.get(dst(5000))?.gateway, '192.0.2.2');
+  });
+
   it('installs and removes 100,000 routes (timed, printed)', () => {
     sync = new KernelSync({ routes: nl, maxPending: 16_384 });
     sync.start({ keepStale: false });
