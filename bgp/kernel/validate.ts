@@ -1,4 +1,5 @@
 // Input checks for kernel routes, done before any state changes (bad input leaves no trace).
+import { scanCanonicalIPv4Cidr } from '../../src/netlink/index.js';
 import { BgpEncodeError, parsePrefix } from '../codec/index.js';
 import { KernelRouteError } from './errors.js';
 import type { KernelRoute } from './routes.js';
@@ -27,41 +28,13 @@ function isGateway(text: string, family: 4 | 6): boolean {
   return known === family;
 }
 
-const CHAR_0 = 48;
-const CHAR_DOT = 46;
-const CHAR_SLASH = 47;
-
 /**
- * True when `text` is an IPv4 prefix exactly as the kernel prints it (`10.1.2.0/24`: decimal
- * octets and length without leading zeros, host bits clear). A scan without allocation: a full
- * table checks 100k of these, and parsing each into a Prefix cost more than the RIB's work.
- * False says nothing about why: the caller's general path finds the precise error.
+ * True when `text` is an IPv4 prefix exactly as the kernel prints it (`10.1.2.0/24`). An
+ * allocation-free scan: parsing each of a full table's prefixes into a Prefix cost more than the
+ * RIB's work. False says nothing about why: the caller's general path finds the precise error.
  */
 export function isCanonicalIPv4Prefix(text: string): boolean {
-  let at = 0;
-  let address = 0;
-  for (let part = 0; part < 5; part++) {
-    const start = at;
-    let value = 0;
-    while (at < text.length) {
-      const digit = text.charCodeAt(at) - CHAR_0;
-      if (digit < 0 || digit > 9) break;
-      value = value * 10 + digit;
-      at++;
-    }
-    const digits = at - start;
-    if (digits === 0 || digits > 3 || (digits > 1 && text.charCodeAt(start) === CHAR_0)) return false;
-    if (part < 4) {
-      if (value > 255 || text.charCodeAt(at) !== (part < 3 ? CHAR_DOT : CHAR_SLASH)) return false;
-      address = address * 256 + value;
-      at++;
-    } else {
-      if (value > 32 || at !== text.length) return false;
-      // 2 ** (32 - len) as a float: the host part's size, exact for every length 0..32.
-      return address % 2 ** (32 - value) === 0;
-    }
-  }
-  return false;
+  return scanCanonicalIPv4Cidr(text) >= 0;
 }
 
 /** Throws KernelRouteError naming the field unless `route` can be installed as given. */

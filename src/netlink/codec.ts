@@ -113,6 +113,17 @@ export function writeAttrU32(buf: Buffer, at: number, type: number, value: numbe
   return at + RTA_HDRLEN + 4;
 }
 
+/** Writes an IPv4 address attribute from its value as a number (network byte order on the wire). */
+export function writeAttrIPv4(buf: Buffer, at: number, type: number, address: number): number {
+  const start = writeAttrHeader(buf, at, type, 4);
+  if (start + 4 > buf.length) throw new RangeError(`attribute ${type} does not fit at offset ${at}`);
+  buf[start] = address >>> 24;
+  buf[start + 1] = (address >>> 16) & 0xff;
+  buf[start + 2] = (address >>> 8) & 0xff;
+  buf[start + 3] = address & 0xff;
+  return start + 4;
+}
+
 /** Writes a byte-string attribute and zeroes its padding; returns the aligned offset after it. */
 export function writeAttrBytes(buf: Buffer, at: number, type: number, data: Uint8Array): number {
   const start = writeAttrHeader(buf, at, type, data.length);

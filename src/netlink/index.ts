@@ -1,5 +1,5 @@
 // Public surface of the rtnetlink client (see docs/netlink.md).
-export type { IpFamily } from './address.js';
+export { type IpFamily, scanCanonicalIPv4Cidr } from './address.js';
 export type { AddressInfo, AddressSpec } from './address-messages.js';
 export { TRELLIS_RT_PROTO } from './constants.js';
 export {

@@ -1,6 +1,6 @@
 // Pure builders and decoders for route (RTM_*ROUTE) messages, including ECMP (RTA_MULTIPATH).
 import { familyBytes, formatAddressBytes, hasHostBitsAt } from '../net/index.js';
-import { type IpFamily, parseCidr, parseIp } from './address.js';
+import { type IpFamily, parseCidr, parseIp, scanCanonicalIPv4Cidr } from './address.js';
 import { familyValue } from './address-messages.js';
 import {
   align4,
@@ -14,6 +14,7 @@ import {
   type NlMessage,
   type RtMsg,
   writeAttrBytes,
+  writeAttrIPv4,
   writeAttrU32,
   writeRtMsg,
 } from './codec.js';
@@ -163,6 +164,8 @@ interface RouteWire {
   readonly header: RtMsg;
   readonly table: number;
   readonly dst: Uint8Array | undefined;
+  /** An IPv4 dst as a number (host order), instead of `dst`'s bytes; -1 when unused. */
+  readonly dst4: number;
   readonly gateway: Uint8Array | undefined;
   readonly oif: number | undefined;
   readonly metric: number | undefined;
@@ -196,6 +199,7 @@ class RouteRequest implements NetlinkRequest {
       RTMSG_LEN +
       optionalAttrLength(wire.table) +
       optionalAttrLength(wire.dst) +
+      (wire.dst4 < 0 ? 0 : RTA_HDRLEN + 4) +
       optionalAttrLength(wire.gateway) +
       optionalAttrLength(wire.oif) +
       optionalAttrLength(wire.metric) +
@@ -212,7 +216,8 @@ class RouteRequest implements NetlinkRequest {
     const w = this.#wire;
     let at = writeRtMsg(buf, offset, w.header);
     at = writeAttrU32(buf, at, RTA_TABLE, w.table);
-    if (w.dst !== undefined) at = writeAttrBytes(buf, at, RTA_DST, w.dst);
+    if (w.dst4 >= 0) at = writeAttrIPv4(buf, at, RTA_DST, w.dst4);
+    else if (w.dst !== undefined) at = writeAttrBytes(buf, at, RTA_DST, w.dst);
     if (w.gateway !== undefined) at = writeAttrBytes(buf, at, RTA_GATEWAY, w.gateway);
     if (w.oif !== undefined) at = writeAttrU32(buf, at, RTA_OIF, w.oif);
     if (w.metric !== undefined) at = writeAttrU32(buf, at, RTA_PRIORITY, w.metric);
@@ -252,10 +257,13 @@ function encodeMultipath(spec: RouteSpec, hops: readonly NextHopSpec[], flags: n
  */
 export function routeRequest(op: RouteOp, spec: RouteSpec): NetlinkRequest {
   const af = familyValue(spec.family);
-  const dst = parseCidr(spec.dst, spec.family);
-  if (hasHostBitsAt(dst.bytes, 0, dst.family, dst.prefixLen)) {
+  // A full table's dsts are canonical IPv4 text: read without building bytes and a CIDR object.
+  const scanned = spec.family === 4 ? scanCanonicalIPv4Cidr(spec.dst) : -1;
+  const dst = scanned >= 0 ? undefined : parseCidr(spec.dst, spec.family);
+  if (dst !== undefined && hasHostBitsAt(dst.bytes, 0, dst.family, dst.prefixLen)) {
     throw new NetlinkInputError(`route ${spec.dst}: host bits set beyond /${dst.prefixLen}`);
   }
+  const dstLen = dst === undefined ? scanned % 64 : dst.prefixLen;
   const table = spec.table ?? RT_TABLE_MAIN;
   checkU32(table, 'routing table', 1);
   const isDelete = op === 'delete';
@@ -281,7 +289,7 @@ export function routeRequest(op: RouteOp, spec: RouteSpec): NetlinkRequest {
   const onlink = spec.onlink === true ? RTNH_F_ONLINK : 0;
   const header: RtMsg = {
     family: af,
-    dstLen: dst.prefixLen,
+    dstLen,
     srcLen: 0,
     tos: 0,
     // Tables above 255 only fit in RTA_TABLE; rtm_table then says "look at the attribute".
@@ -294,7 +302,8 @@ export function routeRequest(op: RouteOp, spec: RouteSpec): NetlinkRequest {
   const wire: RouteWire = {
     header,
     table,
-    dst: dst.prefixLen > 0 ? dst.bytes : undefined,
+    dst: dst !== undefined && dstLen > 0 ? dst.bytes : undefined,
+    dst4: dst === undefined && dstLen > 0 ? (scanned - dstLen) / 64 : -1,
     gateway: spec.gateway === undefined ? undefined : gatewayBytes(spec.gateway, spec.family, spec.dst),
     oif: spec.oif,
     metric: spec.metric,

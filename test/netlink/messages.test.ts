@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { formatIp, parseCidr, parseIp } from '../../src/netlink/address.js';
+import { formatIp, parseCidr, parseIp, scanCanonicalIPv4Cidr } from '../../src/netlink/address.js';
 import { decodeAddress, newAddressRequest } from '../../src/netlink/address-messages.js';
 import {
   attrMap,
@@ -194,6 +194,34 @@ describe('netlink/messages', () => {
         }),
         { numRuns: 500 },
       );
+    });
+
+    it('scans canonical IPv4 prefix text to the value the general parser gives, and nothing else', () => {
+      fc.assert(
+        fc.property(v4Bytes, fc.integer({ min: 0, max: 32 }), (bytes, len) => {
+          const clear = masked(bytes, len);
+          const value = ((clear[0]! << 24) >>> 0) + (clear[1]! << 16) + (clear[2]! << 8) + clear[3]!;
+          assert.equal(scanCanonicalIPv4Cidr(`${formatIp(clear)}/${len}`), value * 64 + len);
+          // The lowest bit is a host bit below /32: such text is left to the general path.
+          if (len < 32) {
+            const withHostBit = Uint8Array.from(clear);
+            withHostBit[3]! |= 1;
+            assert.equal(scanCanonicalIPv4Cidr(`${formatIp(withHostBit)}/${len}`), -1);
+          }
+        }),
+        { numRuns: 500 },
+      );
+      for (const text of [
+        '10.0.0.1',
+        '010.0.0.0/8',
+        '10.0.0.0/08',
+        '10.0.0.0/33',
+        '10.0.0/8',
+        ' 10.0.0.0/8',
+        '::/0',
+      ]) {
+        assert.equal(scanCanonicalIPv4Cidr(text), -1, text);
+      }
     });
 
     it('encodes a blackhole /32 with the Trellis protocol and main table by default', () => {
