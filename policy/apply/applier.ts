@@ -190,8 +190,11 @@ export class PolicyApplier {
     const outcome = this.#queue.then(() => work({ count: 0 }));
     this.#queue = outcome.then(
       async ({ followUp }) => {
+        if (followUp === undefined) return;
+        // Started once the caller has taken its report: spawning costs this thread a few ms.
+        await new Promise((resolve) => setImmediate(resolve));
         try {
-          await followUp?.();
+          await followUp();
         } catch (err) {
           this.#log.error(
             { err: err instanceof Error ? err.message : String(err) },
