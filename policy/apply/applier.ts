@@ -303,8 +303,13 @@ export class PolicyApplier {
           const swapped = swaps.slice(0, Math.max(0, r.line - staging - 1));
           await failed(r, () => this.#undoStage(plan, swapped, calls));
         }
-        this.#log.error({ detail: r.detail }, 'policy follow-up failed; the next call re-reads the kernel');
-        return { plan, followUp: undefined };
+        // Only the follow-up's destroys failed: the new ruleset is in force; report it as the
+        // follow-up's failure (logged after an apply, thrown by resync and flush).
+        const failure = new PolicyApplyError('follow-up', r.command, r.detail, false);
+        return {
+          plan,
+          followUp: () => Promise.reject(failure),
+        };
       }
       if (cleanups.length === 0) {
         this.#inKernel = desired;

@@ -543,6 +543,33 @@ describe('policy/apply PolicyApplier in a real kernel (root)', function () {
     assert.equal(isPlanEmpty(planRepair(after, kernelSave(ns))), true);
   });
 
+  it('flush rejects when a set of ours cannot be destroyed (a foreign rule uses it)', async () => {
+    const { applier } = countingApplier(ns);
+    const rendered = render();
+    await applier.apply(rendered);
+    const used = rendered.sets.find((s) => s.family === 4)!.name;
+    inNs(ns, 'iptables', ['-A', 'INPUT', '-m', 'set', '--match-set', used, 'src', '-j', 'ACCEPT']);
+    await assert.rejects(applier.flush(), (e: unknown) => {
+      assert.ok(e instanceof PolicyApplyError);
+      assert.equal(e.step, 'follow-up');
+      assert.match(e.message, new RegExp(used));
+      return true;
+    });
+    // Everything else of ours is gone; once the foreign rule goes, a flush finishes the job.
+    assert.deepEqual(
+      ownedLines(ns, 'iptables-save').filter((l) => !l.includes(used)),
+      [],
+    );
+    inNs(ns, 'iptables', ['-D', 'INPUT', '1']);
+    await applier.flush();
+    assert.deepEqual(
+      inNs(ns, 'ipset', ['list', '-n'])
+        .split('\n')
+        .filter((l) => l.startsWith('trl')),
+      [],
+    );
+  });
+
   it('a set-only change that fails while staging leaves everything as it was', async () => {
     const { applier } = countingApplier(ns);
     const next = incrementalRenderer();
