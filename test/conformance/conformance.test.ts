@@ -143,6 +143,7 @@ describe('NetworkPolicy conformance with real TCP, UDP and SCTP packets (root)',
     await apply(cl.world, CASES.flatMap((c) => c.steps.flatMap((s) => s.policies)).filter(uniqueName));
     assert.match(await cl.inNode('iptables-save', ['-t', 'filter']), /^:trl-pi-/m);
     await apply(cl.world, []);
+    await cl.settled();
     assert.doesNotMatch(await cl.inNode('iptables-save', ['-t', 'filter']), /^:trl-p[io]-/m);
     assert.equal((await cl.inNode('ipset', ['list', '-n'])).trim(), '');
   });

@@ -96,6 +96,11 @@ export class ConformanceLab {
     return this.applier.apply(rendered);
   }
 
+  /** Resolves when the last apply's follow-up (stale chains and sets removed) is done. */
+  settled(): Promise<void> {
+    return this.applier.settled();
+  }
+
   /** Runs a command in the node namespace (conntrack, iptables-save). */
   async inNode(cmd: string, args: string[]): Promise<string> {
     return (await this.lab.exec(NODE, cmd, args)).stdout;
