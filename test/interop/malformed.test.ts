@@ -421,6 +421,17 @@ describe('bgp malformed UPDATEs: ExaBGP and a raw peer against our speaker (root
     nlri: [{ family: 'ipv4', addr: prefix.split('/')[0]!, len: 24 }],
   });
 
+  /** A fresh raw session whose valid route for a new prefix we have learnt; warnings cleared. */
+  async function rawRouteLearnt(): Promise<{ raw: RawPeer; prefix: string; valid: Buffer }> {
+    const raw = await rawSession();
+    const prefix = nextPrefix();
+    const valid = raw.encodeUpdate(validUpdate(prefix));
+    raw.send(valid);
+    await waitFor(`${prefix} from the raw peer`, 5000, () => pathFrom('raw', prefix));
+    warnings.length = 0;
+    return { raw, prefix, valid };
+  }
+
   describe('ExaBGP generic attributes, one session', () => {
     for (const c of EXA_CASES) {
       it(`${c.name}: ${c.outcome.kind}`, async () => {
@@ -445,12 +456,7 @@ describe('bgp malformed UPDATEs: ExaBGP and a raw peer against our speaker (root
   describe('raw peer', () => {
     for (const c of RAW_CASES) {
       it(`${c.name}: ${c.outcome.kind}`, async () => {
-        const raw = await rawSession();
-        const prefix = nextPrefix();
-        const valid = raw.encodeUpdate(validUpdate(prefix));
-        raw.send(valid);
-        await waitFor(`${prefix} from the raw peer`, 5000, () => pathFrom('raw', prefix));
-        warnings.length = 0;
+        const { raw, prefix, valid } = await rawRouteLearnt();
         raw.send(c.craft(valid));
         if (c.outcome.kind === 'reset') {
           const n = await raw.notification();
@@ -475,12 +481,7 @@ describe('bgp malformed UPDATEs: ExaBGP and a raw peer against our speaker (root
   // session screens out (bgp/session/screen.ts).
   describe('RFC 4271 6.3 semantic checks', () => {
     it('a NEXT_HOP that is our own address withdraws the route, the session stays up', async () => {
-      const raw = await rawSession();
-      const prefix = nextPrefix();
-      const valid = raw.encodeUpdate(validUpdate(prefix));
-      raw.send(valid);
-      await waitFor(`${prefix} from the raw peer`, 5000, () => pathFrom('raw', prefix));
-      warnings.length = 0;
+      const { raw, prefix, valid } = await rawRouteLearnt();
       raw.send(replaced(valid, 3, nextHop(US_RAW.split('.').map(Number))));
       await waitFor(`${prefix} withdrawn`, 5000, () =>
         speaker().rib.bestPath(prefix) === undefined ? true : undefined,

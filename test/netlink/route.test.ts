@@ -38,6 +38,16 @@ interface IpLink {
   linkinfo?: { info_kind: string };
 }
 
+/** Deletes of absent routes (refused ESRCH) scattered over 100 ops: where chunk edges fall. */
+const REFUSED = new Set([0, 6, 7, 13, 20, 21, 50, 98, 99]);
+const opsWithRefusals = (oif: number): RouteBatchOp[] =>
+  Array.from({ length: 100 }, (_, i) => {
+    const dst = `10.50.0.${i}/32`;
+    return REFUSED.has(i)
+      ? { op: 'delete', route: { family: 4, dst } }
+      : { op: 'replace', route: { family: 4, dst, oif } };
+  });
+
 describe('netlink/route (root)', function () {
   this.timeout(60_000);
   const namespaces = new TestNamespaces();
@@ -343,20 +353,14 @@ describe('netlink/route (root)', function () {
       // position of a chunk, including the ACK-requesting last one.
       const small = RouteNetlink.open({ netnsPath: host.path, maxBatchMessages: 7, maxBatchBytes: 300 });
       try {
-        const missing = new Set([0, 6, 7, 13, 20, 21, 50, 98, 99]);
-        const ops: RouteBatchOp[] = Array.from({ length: 100 }, (_, i) => {
-          const dst = `10.50.0.${i}/32`;
-          return missing.has(i)
-            ? { op: 'delete', route: { family: 4, dst } }
-            : { op: 'replace', route: { family: 4, dst, oif: index } };
-        });
+        const ops = opsWithRefusals(index);
         const result = small.applyRouteBatch(ops);
         assert.deepEqual(
           result.failed.map((f) => f.index),
-          [...missing],
+          [...REFUSED],
         );
         assert.ok(result.failed.every((f) => f.error.code === 'ESRCH'));
-        assert.equal(small.listRoutes({ family: 4, protocol: TRELLIS_RT_PROTO }).length, 100 - missing.size);
+        assert.equal(small.listRoutes({ family: 4, protocol: TRELLIS_RT_PROTO }).length, 100 - REFUSED.size);
       } finally {
         small.close();
       }
@@ -405,22 +409,16 @@ describe('netlink/route (root)', function () {
       const index = veth();
       const small = RouteNetlink.open({ netnsPath: host.path, maxBatchMessages: 7, maxBatchBytes: 300 });
       try {
-        const missing = new Set([0, 6, 7, 13, 20, 21, 50, 98, 99]);
-        const ops: RouteBatchOp[] = Array.from({ length: 100 }, (_, i) => {
-          const dst = `10.50.0.${i}/32`;
-          return missing.has(i)
-            ? { op: 'delete', route: { family: 4, dst } }
-            : { op: 'replace', route: { family: 4, dst, oif: index } };
-        });
+        const ops = opsWithRefusals(index);
         const outcome = await new Promise<RouteBatchOutcome>((resolve) =>
           small.startRouteBatch(ops, resolve),
         );
         assert.equal(outcome.error, undefined);
         assert.deepEqual(
           outcome.result?.failed.map((f) => [f.index, f.error.code]),
-          [...missing].map((i) => [i, 'ESRCH']),
+          [...REFUSED].map((i) => [i, 'ESRCH']),
         );
-        assert.equal(outcome.result?.ok, 100 - missing.size);
+        assert.equal(outcome.result?.ok, 100 - REFUSED.size);
       } finally {
         small.close();
       }
