@@ -398,6 +398,45 @@ describe('bgp codec: RFC 7606 UPDATE error handling', () => {
     });
   });
 
+  describe('IPv6 MP_REACH_NLRI next hops (RFC 2545; 4271 6.3 and 7606 7.3 by analogy)', () => {
+    const G = '20010db8000000000000000000000001';
+    const LL = 'fe800000000000000000000000000001';
+    const reach = (hops: string) => {
+      const len = hops.length / 2;
+      const mp = `80 0e ${(len + 5 + 5).toString(16).padStart(2, '0')} 0002 01 ${len.toString(16)} ${hops} 00  20 20010db8`;
+      return decodeUpdate(updateBytes({ attributes: `${mp}  40 01 01 00  40 02 00` }));
+    };
+    for (const [what, hops, reason] of [
+      ['a multicast global', `ff020000000000000000000000000001`, /global next hop is multicast/],
+      ['the unspecified global alone', '00'.repeat(16), /unspecified/],
+      ['a multicast link-local', `${G}ff020000000000000000000000000001`, /link-local next hop is multicast/],
+    ] as const) {
+      it(`withdraws the routes of ${what} (3/8)`, () => {
+        const msg = reach(hops);
+        assert.equal(msg.handling.kind, 'treat-as-withdraw');
+        const problems = 'problems' in msg.handling ? msg.handling.problems : [];
+        assert.deepEqual(
+          problems.map((p) => [p.typeCode, p.subcode]),
+          [[14, 8]],
+        );
+        assert.match(problems[0]?.reason ?? '', reason);
+        assert.deepStrictEqual(routeChanges(msg), {
+          announced: [],
+          withdrawn: [{ family: 'ipv6', addr: '2001:db8::', len: 32 }],
+        });
+      });
+    }
+    for (const [what, hops] of [
+      ['a global alone', G],
+      ['a global and a link-local', `${G}${LL}`],
+      ['the unspecified global with a link-local', `${'00'.repeat(16)}${LL}`],
+    ] as const) {
+      it(`accepts ${what}`, () => {
+        assert.deepStrictEqual(reach(hops).handling, { kind: 'ok' });
+      });
+    }
+  });
+
   it('keeps unrecognised optional attributes and reads extended lengths', () => {
     const value = 'ab'.repeat(300);
     const msg = decodeUpdate(announce(`d0 63 012c ${value}  d0 08 0004 fde90064`));

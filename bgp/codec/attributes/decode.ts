@@ -12,6 +12,7 @@ import {
   EXPECTED_FLAGS,
   flagsConflict,
   flagsConflictAction,
+  ipv6NextHopProblem,
   isHostAddress,
   malformedAction,
 } from './rules.js';
@@ -238,10 +239,18 @@ function decodeMpReach(buf: Buffer, span: AttributeSpan, raw: () => Buffer): Att
     linkLocalNextHop === undefined
       ? { type: 'mp-reach-nlri', family, nextHop, nlri }
       : { type: 'mp-reach-nlri', family, nextHop, linkLocalNextHop, nlri };
-  // The NEXT_HOP attribute's rule (RFC 4271 6.3, RFC 7606 7.3) for the IPv4 next hop here too:
-  // such a route would otherwise be passed on with an unusable classic NEXT_HOP.
-  if (family === 'ipv4' && !isHostAddress(buf[nh]!)) {
-    const reason = `attribute 14: next hop ${nextHop} is not a host address`;
+  // The NEXT_HOP attribute's rule (RFC 4271 6.3, RFC 7606 7.3) for MP_REACH next hops too: an
+  // IPv4 one would otherwise be passed on as an unusable classic NEXT_HOP, and neither can be
+  // installed.
+  const unusable =
+    family === 'ipv4'
+      ? isHostAddress(buf[nh]!)
+        ? undefined
+        : `next hop ${nextHop} is not a host address`
+      : ipv6NextHopProblem(buf, nh, nhLen === 32 ? 32 : 16);
+  if (unusable !== undefined) {
+    const hops = linkLocalNextHop === undefined ? nextHop : `${nextHop} ${linkLocalNextHop}`;
+    const reason = `attribute 14: ${unusable}${family === 'ipv6' ? ` (${hops})` : ''}`;
     const problem: AttributeProblem = {
       typeCode: T.MP_REACH_NLRI,
       action: 'treat-as-withdraw',

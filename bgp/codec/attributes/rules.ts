@@ -42,6 +42,22 @@ export function isHostAddress(firstOctet: number): boolean {
 }
 
 /**
+ * The same rule for an MP_REACH_NLRI IPv6 next hop (RFC 2545: a global address, optionally
+ * followed by a link-local one), judged on the raw octets: the reason it is unusable, or
+ * undefined. Refused: a multicast global or link-local (ff00::/8), and an unspecified global
+ * (::) with no link-local beside it, which leaves nothing to forward to. `::` followed by a
+ * link-local is accepted: the link-local alone is the next hop on the session's link.
+ */
+export function ipv6NextHopProblem(buf: Uint8Array, start: number, length: 16 | 32): string | undefined {
+  if (buf[start] === 0xff) return 'global next hop is multicast';
+  if (length === 32 && buf[start + 16] === 0xff) return 'link-local next hop is multicast';
+  if (length === 16 && buf.subarray(start, start + 16).every((b) => b === 0)) {
+    return 'global next hop is the unspecified address';
+  }
+  return undefined;
+}
+
+/**
  * The RFC 7606 approaches short of a session reset, weakest first. Treat-as-withdraw: the
  * UPDATE's routes are withdrawn. Attribute-discard: the attribute is dropped, the routes kept.
  */
