@@ -108,7 +108,14 @@ export function register(program: Command): void {
       const rendered = compileManifests(docs);
       const applied =
         opts.apply === true
-          ? await applying(() => new PolicyApplier({ logger: commandLogger(cmd) }).apply(rendered))
+          ? await applying(async () => {
+              const applier = new PolicyApplier({ logger: commandLogger(cmd) });
+              const report = await applier.apply(rendered);
+              // The command returns once stale chains and sets are gone too, not only once the
+              // new ruleset is in force.
+              await applier.settled();
+              return report;
+            })
           : undefined;
       process.stdout.write(opts.output === 'json' ? formatJson(rendered, applied) : formatText(rendered));
       if (applied !== undefined && opts.output === 'text')
