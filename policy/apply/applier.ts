@@ -31,6 +31,7 @@ import { type RenderedPolicy, type RenderOptions, renderPolicy } from '../render
 import { type ApplyStep, describeToolFailure, failedLineOf, PolicyApplyError } from './errors.js';
 import {
   type ApplyPlan,
+  changedSets,
   isPlanEmpty,
   planChanges,
   planFamily,
@@ -229,8 +230,10 @@ export class PolicyApplier {
     };
   }
 
-  #restore(calls: Calls, step: ApplyStep, family: 4 | 6, script: string) {
-    return this.#run(calls, step, IPTABLES_RESTORE[family], ['--noflush', '--wait'], script);
+  /** One `iptables-restore` transaction; its step is the family's unless it is the follow-up's. */
+  #restore(calls: Calls, family: 4 | 6, script: string, step?: 'follow-up') {
+    const named = step ?? (family === 4 ? 'iptables' : 'ip6tables');
+    return this.#run(calls, named, IPTABLES_RESTORE[family], ['--noflush', '--wait'], script);
   }
 
   async #readKernel(calls: Calls): Promise<OwnedState> {
@@ -288,7 +291,7 @@ export class PolicyApplier {
       // live before the swaps as after, so all swaps go in this one process; and with no chain
       // to delete first, so do the follow-up's destroys. `ipset restore` stops at its first bad
       // line, so the line it names says how far it got.
-      const swaps = [...plan.refillSets, ...plan.refillAfterRules];
+      const swaps = changedSets(plan);
       const inline = cleanups.length === 0 ? setCleanup : '';
       const r = await this.#run(
         calls,
@@ -325,11 +328,7 @@ export class PolicyApplier {
         }
       }
       // The two tables are independent: their restores run side by side.
-      const results = await Promise.all(
-        families.map((f) =>
-          this.#restore(calls, f.family === 4 ? 'iptables' : 'ip6tables', f.family, f.script),
-        ),
-      );
+      const results = await Promise.all(families.map((f) => this.#restore(calls, f.family, f.script)));
       const failure = results.find((r) => !r.ok);
       if (failure !== undefined && !failure.ok) {
         await failed(failure, async () => {
@@ -348,7 +347,7 @@ export class PolicyApplier {
     }
     const followUp = async () => {
       const results = await Promise.all(
-        cleanups.map((f) => this.#restore(calls, 'follow-up', f.family, f.script)),
+        cleanups.map((f) => this.#restore(calls, f.family, f.script, 'follow-up')),
       );
       for (const r of results) if (!r.ok) throw new PolicyApplyError('follow-up', r.command, r.detail, false);
       if (setCleanup !== '') {
@@ -364,12 +363,7 @@ export class PolicyApplier {
   async #rollBack(done: readonly { family: 4 | 6; from: FamilyState; to: FamilyState }[], calls: Calls) {
     let ok = true;
     for (const f of done) {
-      const r = await this.#restore(
-        calls,
-        f.family === 4 ? 'iptables' : 'ip6tables',
-        f.family,
-        renderReplaceScript(planFamily(f.from, f.to)),
-      );
+      const r = await this.#restore(calls, f.family, renderReplaceScript(planFamily(f.from, f.to)));
       if (!r.ok) {
         this.#log.error({ detail: r.detail }, 'policy rollback failed');
         ok = false;
@@ -405,7 +399,9 @@ function reportOf(plan: ApplyPlan, calls: Calls): ApplyReport {
   const families = [plan.v4, plan.v6];
   return {
     setsCreated: plan.createSets.map((s) => s.name),
-    setsRefilled: [...plan.refillSets, ...plan.refillAfterRules].map((s) => s.name).sort(),
+    setsRefilled: changedSets(plan)
+      .map((s) => s.name)
+      .sort(),
     setsDestroyed: [...plan.destroyScratch, ...plan.destroySets],
     chainsWritten: families.flatMap((f) => [...f.createChains, ...f.rewriteChains].map((c) => c.name).sort()),
     chainsDeleted: families.flatMap((f) => f.deleteChains),

@@ -202,6 +202,11 @@ export function planFlush(current: OwnedState): ApplyPlan {
   return planChanges(EMPTY_STATE, current);
 }
 
+/** Every set whose members this plan changes, swapped early or late: each gets a scratch copy. */
+export function changedSets(plan: ApplyPlan): SetState[] {
+  return [...plan.refillSets, ...plan.refillAfterRules];
+}
+
 export function isFamilyPlanEmpty(p: FamilyPlan): boolean {
   return (
     p.createChains.length +
@@ -248,7 +253,7 @@ export function renderStageScript(plan: ApplyPlan): string {
     lines.push(createLine(set, set.name));
     for (const entry of set.entries) lines.push(`add ${set.name} ${entry}`);
   }
-  for (const set of [...plan.refillSets, ...plan.refillAfterRules]) {
+  for (const set of changedSets(plan)) {
     const scratch = scratchNameOf(set.name);
     lines.push(createLine(set, scratch));
     for (const entry of set.entries) lines.push(`add ${scratch} ${entry}`);
@@ -260,20 +265,12 @@ export function renderStageScript(plan: ApplyPlan): string {
 /** How many lines of `renderStageScript` come before its swaps. */
 export function stagingLineCount(plan: ApplyPlan): number {
   const members = (sets: readonly SetState[]) => sets.reduce((n, s) => n + 1 + s.entries.length, 0);
-  return (
-    plan.destroyScratch.length +
-    members(plan.createSets) +
-    members(plan.refillSets) +
-    members(plan.refillAfterRules)
-  );
+  return plan.destroyScratch.length + members(plan.createSets) + members(changedSets(plan));
 }
 
 /** Names `renderStageScript` creates, for undoing a failed apply. */
 export function stagedSetNames(plan: ApplyPlan): string[] {
-  return [
-    ...plan.createSets.map((s) => s.name),
-    ...[...plan.refillSets, ...plan.refillAfterRules].map((s) => scratchNameOf(s.name)),
-  ];
+  return [...plan.createSets.map((s) => s.name), ...changedSets(plan).map((s) => scratchNameOf(s.name))];
 }
 
 /** Swapping the scratch copies back in restores the old members of swapped sets. */
@@ -325,7 +322,7 @@ export function renderFollowUpFamilyScript(p: FamilyPlan): string {
 /** The follow-up's `ipset restore`: scratch copies and stale sets, which nothing references now. */
 export function renderFollowUpSetScript(plan: ApplyPlan): string {
   return scriptOf([
-    ...[...plan.refillSets, ...plan.refillAfterRules].map((s) => `destroy ${scratchNameOf(s.name)}`),
+    ...changedSets(plan).map((s) => `destroy ${scratchNameOf(s.name)}`),
     ...plan.destroySets.map((name) => `destroy ${name}`),
   ]);
 }
