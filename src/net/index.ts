@@ -38,3 +38,4 @@ export {
   parseInterfaceAddress,
   parsePrefix,
 } from './prefix.js';
+export { ipv4PrefixKey, type PrefixKey, PrefixKeyedMap } from './prefix-keyed-map.js';

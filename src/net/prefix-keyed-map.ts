@@ -1,0 +1,64 @@
+// A map from prefixes to values for full routing tables (100k+ entries). An IPv4 prefix's key is
+// one number, address * 64 + length (what scanCanonicalIPv4Cidr returns); the map files it under
+// its length by the address as a signed 32-bit integer, which V8 keeps as a small integer: no
+// key object per prefix, and no string built, flattened and hashed per lookup. Other prefixes
+// (IPv6) are keyed by their canonical text.
+
+/** address * 64 + length for an IPv4 prefix; canonical text otherwise. */
+export type PrefixKey = number | string;
+
+/** The key of an IPv4 prefix given its address as an unsigned 32-bit number. */
+export const ipv4PrefixKey = (address: number, length: number): number => address * 64 + length;
+
+export class PrefixKeyedMap<V> {
+  /** Index: prefix length. */
+  readonly #byLength: (Map<number, V> | undefined)[] = [];
+  readonly #byText = new Map<string, V>();
+  #size = 0;
+
+  get size(): number {
+    return this.#size;
+  }
+
+  get(key: PrefixKey): V | undefined {
+    if (typeof key === 'string') return this.#byText.get(key);
+    const length = key % 64;
+    return this.#byLength[length]?.get(((key - length) / 64) | 0);
+  }
+
+  set(key: PrefixKey, value: V): void {
+    const before = this.#size;
+    if (typeof key === 'string') {
+      if (!this.#byText.has(key)) this.#size++;
+      this.#byText.set(key, value);
+      return;
+    }
+    const length = key % 64;
+    let map = this.#byLength[length];
+    if (map === undefined) {
+      map = new Map();
+      this.#byLength[length] = map;
+    }
+    const address = ((key - length) / 64) | 0;
+    const had = map.size;
+    map.set(address, value);
+    this.#size = before + map.size - had;
+  }
+
+  delete(key: PrefixKey): boolean {
+    let deleted: boolean;
+    if (typeof key === 'string') deleted = this.#byText.delete(key);
+    else {
+      const length = key % 64;
+      deleted = this.#byLength[length]?.delete(((key - length) / 64) | 0) ?? false;
+    }
+    if (deleted) this.#size--;
+    return deleted;
+  }
+
+  /** Every value: IPv4 by length, then the rest; each in insertion order. */
+  *values(): IterableIterator<V> {
+    for (const map of this.#byLength) if (map !== undefined) yield* map.values();
+    yield* this.#byText.values();
+  }
+}
