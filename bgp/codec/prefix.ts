@@ -104,7 +104,19 @@ export function decodePrefixes(
   return out;
 }
 
+/** Octet i of an n-octet NLRI address at buf[from], zero past the end, host bits of a /len cleared. */
+function octet(buf: Buffer, from: number, n: number, len: number, i: number): number {
+  if (i >= n) return 0;
+  const value = buf[from + i]!;
+  return i === n - 1 && len & 7 ? value & (0xff << (8 - (len & 7))) : value;
+}
+
 function readPrefix(buf: Buffer, from: number, n: number, len: number, family: IpFamily): Prefix {
+  // IPv4 straight from the message: no scratch copy per prefix of a full table.
+  if (family === 'ipv4') {
+    const addr = `${octet(buf, from, n, len, 0)}.${octet(buf, from, n, len, 1)}.${octet(buf, from, n, len, 2)}.${octet(buf, from, n, len, 3)}`;
+    return { family, addr, len };
+  }
   const width = familyBytes(netFamily(family));
   const a = addrScratch;
   a.fill(0, 0, width);

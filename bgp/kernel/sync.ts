@@ -13,23 +13,27 @@
 // forwarding while peers re-send theirs (graceful restart).
 import type { Logger } from '../../src/log.js';
 import { silentLogger } from '../../src/log.js';
-import type {
-  BatchInFlight,
-  IpFamily,
-  NetlinkError,
-  RouteBatchOp,
-  RouteBatchOutcome,
-  RouteBatchResult,
-  RouteFilter,
-  RouteInfo,
-  RouteSpec,
+import { type PrefixKey, PrefixKeyedMap } from '../../src/net/index.js';
+import {
+  type BatchInFlight,
+  type IpFamily,
+  type NetlinkError,
+  type RouteBatchOp,
+  type RouteBatchOutcome,
+  type RouteBatchResult,
+  type RouteFilter,
+  type RouteInfo,
+  type RouteSpec,
+  scanCanonicalIPv4Cidr,
 } from '../../src/netlink/index.js';
 import { TRELLIS_BGP_RT_PROTO } from './protocol.js';
 import {
   forwardsAs,
+  type InstalledRoute,
+  type KernelNextHop,
   type KernelPlacement,
   type KernelRoute,
-  sameRoute,
+  sameNextHops,
   toDeleteSpec,
   toRouteSpec,
 } from './routes.js';
@@ -81,6 +85,12 @@ export interface KernelSyncStats {
 }
 
 const RT_TABLE_MAIN = 254;
+
+/** The slot map's key (PrefixKeyedMap); `set` gets the IPv4 number from its input check. */
+function slotKey(dst: string): PrefixKey {
+  const scanned = scanCanonicalIPv4Cidr(dst);
+  return scanned < 0 ? dst : scanned;
+}
 const ESRCH = 'ESRCH';
 /** After a batch failed as a whole (not route by route), its changes are retried this much later. */
 const RETRY_DELAY_MS = 1000;
@@ -92,20 +102,22 @@ const NOTHING: KernelFlushResult = { replaced: 0, deleted: 0, failed: [] };
  */
 interface Slot {
   readonly dst: string;
-  /** What the RIB wants; undefined: the prefix should not be in the kernel. */
-  desired: KernelRoute | undefined;
+  readonly family: IpFamily;
+  /** The next hops the RIB wants (not the KernelRoute: one object less per prefix); undefined: none. */
+  desired: readonly KernelNextHop[] | undefined;
   /** Our route at our metric, as of the last dump plus our batches. */
-  installed: RouteSpec | undefined;
+  installed: InstalledRoute | undefined;
   /** Listed in #pending: the two sides may differ. */
   pending: boolean;
   /** Why the kernel refused the last replace (e.g. ENETUNREACH: next hop not on link). */
   failed: NetlinkError | undefined;
 }
 
-/** One batch's changes; targets[i] is op i's slot (undefined for a stray). */
+/** One batch's changes; targets[i] is op i's slot (undefined for a stray), sent[i] the hops a replace installs. */
 interface Changes {
   readonly ops: RouteBatchOp[];
   readonly targets: (Slot | undefined)[];
+  readonly sent: (readonly KernelNextHop[] | undefined)[];
 }
 
 interface Flight {
@@ -121,8 +133,8 @@ export class KernelSync {
   readonly #flushDelayMs: number;
   readonly #maxPending: number;
   readonly #log: Logger;
-  /** By dst; a slot with neither side set is dropped at the flush that empties it. */
-  readonly #slots = new Map<string, Slot>();
+  /** By slotKey(dst); a slot with neither side set is dropped at the flush that empties it. */
+  readonly #slots = new PrefixKeyedMap<Slot>();
   /** Our protocol in our table at another metric (an older configuration): removed at the sweep. */
   #strays: RouteSpec[] = [];
   #pending: Slot[] = [];
@@ -163,28 +175,30 @@ export class KernelSync {
 
   /** Wants `route` in the kernel (replacing what its prefix had). KernelRouteError if malformed. */
   set(route: KernelRoute): void {
-    checkKernelRoute(route);
-    const slot = this.#slots.get(route.dst);
+    const scanned = checkKernelRoute(route);
+    const key = scanned < 0 ? route.dst : scanned;
+    const slot = this.#slots.get(key);
     if (slot === undefined) {
       const added: Slot = {
         dst: route.dst,
-        desired: route,
+        family: route.family,
+        desired: route.nextHops,
         installed: undefined,
         pending: false,
         failed: undefined,
       };
-      this.#slots.set(route.dst, added);
+      this.#slots.set(key, added);
       this.#mark(added);
       return;
     }
-    if (slot.desired !== undefined && sameRoute(slot.desired, route)) return;
-    slot.desired = route;
+    if (slot.desired !== undefined && sameNextHops(slot.desired, route.nextHops)) return;
+    slot.desired = route.nextHops;
     this.#mark(slot);
   }
 
   /** The prefix is no longer wanted: its route goes (after convergence, if we are restarting). */
   delete(dst: string): void {
-    const slot = this.#slots.get(dst);
+    const slot = this.#slots.get(slotKey(dst));
     if (slot?.desired === undefined) return;
     slot.desired = undefined;
     this.#mark(slot);
@@ -345,6 +359,7 @@ export class KernelSync {
   #takePending(): Changes {
     const ops: RouteBatchOp[] = [];
     const targets: (Slot | undefined)[] = [];
+    const sent: (readonly KernelNextHop[] | undefined)[] = [];
     const pending = this.#pending;
     this.#pending = [];
     for (const slot of pending) {
@@ -355,23 +370,26 @@ export class KernelSync {
           slot.failed = undefined;
           continue;
         }
-        ops.push({ op: 'replace', route: toRouteSpec(desired, this.#place) });
+        ops.push({ op: 'replace', route: toRouteSpec(slot.family, slot.dst, desired, this.#place) });
         targets.push(slot);
+        sent.push(desired);
       } else if (installed === undefined) {
-        this.#slots.delete(slot.dst);
+        this.#slots.delete(slotKey(slot.dst));
       } else if (this.#converged) {
-        ops.push({ op: 'delete', route: toDeleteSpec(installed) });
+        ops.push({ op: 'delete', route: toDeleteSpec(slot.family, slot.dst, installed, this.#place) });
         targets.push(slot);
+        sent.push(undefined);
       }
     }
     if (this.#converged && this.#strays.length > 0) {
       for (const stray of this.#strays) {
-        ops.push({ op: 'delete', route: toDeleteSpec(stray) });
+        ops.push({ op: 'delete', route: toDeleteSpec(stray.family, stray.dst, stray, this.#place) });
         targets.push(undefined);
+        sent.push(undefined);
       }
       this.#strays = [];
     }
-    return { ops, targets };
+    return { ops, targets, sent };
   }
 
   #readKernel(): void {
@@ -384,17 +402,19 @@ export class KernelSync {
           this.#strays.push(route);
           continue;
         }
-        const slot = this.#slots.get(route.dst);
+        const key = slotKey(route.dst);
+        const slot = this.#slots.get(key);
         if (slot !== undefined) slot.installed = route;
         else {
           const found: Slot = {
             dst: route.dst,
+            family,
             desired: undefined,
             installed: route,
             pending: false,
             failed: undefined,
           };
-          this.#slots.set(route.dst, found);
+          this.#slots.set(key, found);
         }
       }
     }
@@ -425,7 +445,7 @@ export class KernelSync {
         // A stray is at another metric: our model of routes at our metric is unchanged.
         if (slot !== undefined) {
           slot.installed = undefined;
-          if (slot.desired === undefined && !slot.pending) this.#slots.delete(slot.dst);
+          if (slot.desired === undefined && !slot.pending) this.#slots.delete(slotKey(slot.dst));
         }
         deleted++;
         continue;
@@ -437,7 +457,7 @@ export class KernelSync {
         continue;
       }
       slot!.failed = undefined;
-      slot!.installed = op.route;
+      slot!.installed = changes.sent[i];
       replaced++;
     }
     if (failed.length > 0) {

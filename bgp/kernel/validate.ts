@@ -37,10 +37,23 @@ export function isCanonicalIPv4Prefix(text: string): boolean {
   return scanCanonicalIPv4Cidr(text) >= 0;
 }
 
-/** Throws KernelRouteError naming the field unless `route` can be installed as given. */
-export function checkKernelRoute(route: KernelRoute): void {
-  if (!(route.family === 4 && isCanonicalIPv4Prefix(route.dst))) checkDestination(route);
+/** The last frozen next-hop list that passed, per family: a full table's routes share a handful of lists. */
+const lastGoodHops: Record<4 | 6, KernelRoute['nextHops'] | undefined> = { 4: undefined, 6: undefined };
+
+/**
+ * Throws KernelRouteError naming the field unless `route` can be installed as given. Returns the
+ * dst scanned as an IPv4 prefix (scanCanonicalIPv4Cidr: address * 64 + length), -1 for IPv6.
+ */
+export function checkKernelRoute(route: KernelRoute): number {
+  const scanned = route.family === 4 ? scanCanonicalIPv4Cidr(route.dst) : -1;
+  if (scanned < 0) checkDestination(route);
+  // Only a frozen list (the speaker's, with frozen hops) cannot have changed since it passed.
+  if (lastGoodHops[route.family] === route.nextHops) return scanned;
   checkNextHops(route);
+  if (Object.isFrozen(route.nextHops) && route.nextHops.every(Object.isFrozen)) {
+    lastGoodHops[route.family] = route.nextHops;
+  }
+  return scanned;
 }
 
 function checkDestination(route: KernelRoute): void {

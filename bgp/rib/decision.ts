@@ -94,11 +94,14 @@ export function equallyPreferred(candidates: readonly Path[], opts: DecisionOpti
   return set;
 }
 
-/** Best path and ECMP set for one prefix's candidates (at most one path per peer). */
+/**
+ * Best path and ECMP set for one prefix's candidates (at most one path per peer). The set may be
+ * `candidates` itself, so the caller must not change that array afterwards.
+ */
 export function selectPaths(candidates: readonly Path[], opts: DecisionOptions): Selection {
-  if (candidates.length === 0) return { multipath: [] };
-  // A fresh array: the caller's candidate list changes later, a published set must not.
-  if (candidates.length === 1) return { best: candidates[0]!, multipath: [candidates[0]!] };
+  if (candidates.length === 0) return { multipath: candidates };
+  // The list itself: the caller never changes a candidate list in place (the RIB copies on write).
+  if (candidates.length === 1) return { best: candidates[0]!, multipath: candidates };
   const ordered = equallyPreferred(candidates, opts).sort(compareTieBreaks);
   const best = ordered[0]!;
   if (opts.maxPaths <= 1 || best.nextHop === undefined) return { best, multipath: [best] };

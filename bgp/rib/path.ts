@@ -53,8 +53,6 @@ export interface PathAttrs {
 /** One path to one prefix. Structurally a speaker `ForwardingPath` (nextHop, linkLocalNextHop, ifindex). */
 export interface Path {
   readonly prefix: Prefix;
-  /** Canonical prefix text, `10.0.0.0/24`: the RIB's key. */
-  readonly key: string;
   /** Undefined for local routes: nothing to forward to. */
   readonly nextHop?: string;
   /** IPv6 only: link-local half of a 32-octet next hop (RFC 2545). */

@@ -1,6 +1,8 @@
 // The RIB: Adj-RIB-In per peer (pre- and post-policy), the Loc-RIB with incremental best-path
 // and ECMP selection, and an Adj-RIB-Out per established peer. No I/O: sessions hand it decoded
 // UPDATEs and pull what to send; the speaker listens to Loc-RIB changes for the kernel.
+
+import { ipv4PrefixKey, type PrefixKey, PrefixKeyedMap, parseIPv4Number } from '../../src/net/index.js';
 import {
   type DecodedUpdate,
   endOfRibFamily,
@@ -92,6 +94,8 @@ export interface ReceiveResult {
 /** A best-path or ECMP change of one prefix. `paths` is the ECMP set, best first; empty: no route left. */
 export interface LocRibChange {
   readonly prefix: Prefix;
+  /** Canonical prefix text (`formatPrefix`): the RIB's key, shared so consumers need not rebuild it. */
+  readonly key: string;
   readonly best?: Path;
   readonly paths: readonly Path[];
   readonly previousBest?: Path;
@@ -103,10 +107,18 @@ export interface PeerCounts {
   readonly advertised: number;
 }
 
+/**
+ * One prefix: every peer's Adj-RIB-In entry for it and the Loc-RIB's choice. The Adj-RIB-In
+ * lives here rather than in a map per peer: a full table then costs one map entry per prefix,
+ * and per-peer work (session down, sweep, policy change) walks the destinations instead.
+ */
 interface Destination {
   readonly prefix: Prefix;
-  /** At most one per peer. */
-  paths: Path[];
+  readonly key: string;
+  /** At most one entry per source (a peer, or our own route); replaced, never changed in place. */
+  inbound: readonly AdjInEntry[];
+  /** The accepted paths of `inbound`: `inbound` itself when every entry is a plain accept. */
+  paths: readonly Path[];
   best?: Path;
   multipath: readonly Path[];
 }
@@ -115,7 +127,9 @@ interface Peer {
   readonly settings: PeerSettings;
   readonly type: 'ibgp' | 'ebgp';
   readonly localAs: number;
-  readonly adjIn: Map<string, ReceivedRoute>;
+  /** Adj-RIB-In sizes: entries, and those accepted. */
+  received: number;
+  accepted: number;
   /** Set while established. */
   session?: { readonly ref: PeerRef; readonly out: AdjRibOut; readonly notify: () => void };
   /** PeerRef of the last session, for stale paths that outlive it. */
@@ -129,7 +143,10 @@ export class Rib {
   readonly #decision: DecisionOptions;
   #policies: ReadonlyMap<string, RoutePolicy>;
   readonly #peers = new Map<string, Peer>();
-  readonly #loc = new Map<string, Destination>();
+  /** Every prefix with an Adj-RIB-In entry, by ribKey; those with candidate paths are the Loc-RIB. */
+  readonly #loc = new PrefixKeyedMap<Destination>();
+  /** Destinations with at least one candidate path: the Loc-RIB's size. */
+  #routed = 0;
   readonly #local = new Map<string, Path>();
   readonly #localRef: PeerRef;
   readonly #listeners: ((change: LocRibChange) => void)[] = [];
@@ -189,7 +206,8 @@ export class Rib {
       settings,
       type: settings.asn === localAs ? 'ibgp' : 'ebgp',
       localAs,
-      adjIn: new Map(),
+      received: 0,
+      accepted: 0,
     });
   }
 
@@ -197,9 +215,7 @@ export class Rib {
   removePeer(id: string): void {
     const peer = this.#peer(id);
     this.#peers.delete(id);
-    for (const [key, route] of peer.adjIn) {
-      if (route.accepted !== undefined) this.#setCandidate(key, route.accepted.prefix, id, undefined);
-    }
+    for (const [d] of this.#entriesOf(id)) this.#setEntry(d.prefix, peer, id, undefined);
     this.#notifyDirty();
   }
 
@@ -234,7 +250,7 @@ export class Rib {
     peer.session = { ref, out, notify };
     peer.ref = ref;
     for (const d of this.#loc.values()) {
-      if (d.best !== undefined) out.update(formatPrefix(d.prefix), d.prefix, d.best);
+      if (d.best !== undefined) out.update(d.key, d.prefix, d.best);
     }
     notify();
   }
@@ -247,15 +263,9 @@ export class Rib {
     const peer = this.#peer(id);
     peer.session = undefined;
     this.#dirty.delete(peer);
-    for (const [key, route] of peer.adjIn) {
-      if (staleFamilies.includes(route.received.prefix.family)) {
-        const stale = markStale(route);
-        peer.adjIn.set(key, stale);
-        if (stale.accepted !== undefined) this.#setCandidate(key, stale.accepted.prefix, id, stale.accepted);
-      } else {
-        peer.adjIn.delete(key);
-        if (route.accepted !== undefined) this.#setCandidate(key, route.accepted.prefix, id, undefined);
-      }
+    for (const [d, entry] of this.#entriesOf(id)) {
+      const kept = staleFamilies.includes(d.prefix.family) ? markStale(entry) : undefined;
+      this.#setEntry(d.prefix, peer, id, kept);
     }
     this.#notifyDirty();
   }
@@ -264,12 +274,10 @@ export class Rib {
   sweepStale(id: string, family?: IpFamily): number {
     const peer = this.#peer(id);
     let swept = 0;
-    for (const [key, route] of peer.adjIn) {
-      if (!route.received.stale || (family !== undefined && route.received.prefix.family !== family))
-        continue;
-      peer.adjIn.delete(key);
+    for (const [d, entry] of this.#entriesOf(id)) {
+      if (!receivedOf(entry).stale || (family !== undefined && d.prefix.family !== family)) continue;
       swept++;
-      if (route.accepted !== undefined) this.#setCandidate(key, route.accepted.prefix, id, undefined);
+      this.#setEntry(d.prefix, peer, id, undefined);
     }
     this.#notifyDirty();
     return swept;
@@ -294,13 +302,7 @@ export class Rib {
     const { announced, withdrawn } = routeChanges(update);
     const received =
       announced.length > 0 ? fromCodecAttributes(update.attributes, `update from ${id}`) : undefined;
-    for (const prefix of withdrawn) {
-      const key = formatPrefix(prefix);
-      const route = peer.adjIn.get(key);
-      if (route === undefined) continue;
-      peer.adjIn.delete(key);
-      if (route.accepted !== undefined) this.#setCandidate(key, prefix, id, undefined);
-    }
+    for (const prefix of withdrawn) this.#setEntry(prefix, peer, id, undefined);
     let rejected = 0;
     if (received !== undefined) {
       const attrs = peer.type === 'ebgp' ? withoutExternalOnlyAttrs(received.attrs) : received.attrs;
@@ -311,12 +313,10 @@ export class Rib {
         ...(this.#opts.clusterId === undefined ? {} : { clusterId: this.#opts.clusterId }),
       });
       for (const prefix of announced) {
-        const key = formatPrefix(prefix);
         const hops = received.nextHops[prefix.family];
-        const route = this.#import(peer, session.ref, prefix, key, attrs, hops, refusal);
-        peer.adjIn.set(key, route);
+        const route = this.#import(peer, session.ref, prefix, attrs, hops, refusal);
         if (route.accepted === undefined) rejected++;
-        this.#setCandidate(key, prefix, id, route.accepted);
+        this.#setEntry(prefix, peer, id, compact(route));
       }
     }
     this.#notifyDirty();
@@ -327,7 +327,6 @@ export class Rib {
     peer: Peer,
     ref: PeerRef,
     prefix: Prefix,
-    key: string,
     attrs: PathAttrs,
     hops: NextHops | undefined,
     refusal: ImportRefusal | undefined,
@@ -336,7 +335,6 @@ export class Rib {
     // One object shape for every path (absent fields as undefined) keeps property access monomorphic.
     const received: Path = {
       prefix,
-      key,
       nextHop: hops?.nextHop,
       linkLocalNextHop: linkLocal,
       ifindex: linkLocal === undefined ? undefined : ref.ifindex,
@@ -380,14 +378,14 @@ export class Rib {
         key,
         old?.attrs === attrs
           ? old
-          : { prefix: r.prefix, key, attrs, source: this.#localRef, stale: false, receivedAt: ++this.#seq },
+          : { prefix: r.prefix, attrs, source: this.#localRef, stale: false, receivedAt: ++this.#seq },
       );
     });
     for (const [key, old] of this.#local) {
-      if (!next.has(key)) this.#setCandidate(key, old.prefix, LOCAL_ID, undefined);
+      if (!next.has(key)) this.#setEntry(old.prefix, undefined, LOCAL_ID, undefined);
     }
     for (const [key, path] of next) {
-      if (this.#local.get(key) !== path) this.#setCandidate(key, path.prefix, LOCAL_ID, path);
+      if (this.#local.get(key) !== path) this.#setEntry(path.prefix, undefined, LOCAL_ID, path);
     }
     this.#local.clear();
     for (const [key, path] of next) this.#local.set(key, path);
@@ -406,22 +404,23 @@ export class Rib {
     }
     this.#policies = policies;
     for (const peer of this.#peers.values()) {
-      for (const [key, route] of peer.adjIn) {
-        const { received } = route;
-        if (route.rejection !== undefined && route.rejection !== 'policy' && route.rejection !== 'no-policy')
-          continue;
+      const id = peer.settings.id;
+      for (const [d, entry] of this.#entriesOf(id)) {
+        const received = receivedOf(entry);
+        const rejection = rejectionOf(entry);
+        if (rejection !== undefined && rejection !== 'policy' && rejection !== 'no-policy') continue;
         const again = this.#import(
           peer,
           received.source,
           received.prefix,
-          key,
           received.attrs,
           hopsOf(received),
           undefined,
         );
-        const next: ReceivedRoute = received.stale ? markStale(again) : again;
-        peer.adjIn.set(key, { ...next, received });
-        this.#setCandidate(key, received.prefix, peer.settings.id, next.accepted);
+        // The pre-policy path stays the one received (its arrival order, its stale flag); accepted
+        // unchanged, it is the accepted path too.
+        const next = received.stale ? markStale(compact(again)) : compact(again);
+        this.#setEntry(d.prefix, peer, id, isPlainAccept(next) ? received : { ...next, received });
       }
       if (peer.session !== undefined) {
         peer.session.out.setPolicy(this.#policyOf(peer.settings.exportPolicy), this.#bestEntries());
@@ -455,24 +454,27 @@ export class Rib {
     const within = prefix === undefined ? undefined : this.#parse(prefix);
     const out: RouteStatus[] = [];
     for (const d of this.#loc.values()) {
-      if (within === undefined || covers(within, d.prefix))
+      if (d.paths.length > 0 && (within === undefined || covers(within, d.prefix)))
         out.push(routeStatus(d.prefix, d.paths, d.best, d.multipath));
     }
     return out;
   }
 
   bestPath(prefix: string): Path | undefined {
-    return this.#loc.get(formatPrefix(this.#parse(prefix)))?.best;
+    return this.#loc.get(ribKey(this.#parse(prefix)))?.best;
   }
 
   /** The ECMP set of a prefix, best first. */
   multipath(prefix: string): readonly Path[] {
-    return this.#loc.get(formatPrefix(this.#parse(prefix)))?.multipath ?? [];
+    return this.#loc.get(ribKey(this.#parse(prefix)))?.multipath ?? [];
   }
 
   /** Adj-RIB-In of a peer: each route as received, with its post-policy path or rejection. */
   received(id: string): ReadonlyMap<string, ReceivedRoute> {
-    return this.#peer(id).adjIn;
+    this.#peer(id);
+    const out = new Map<string, ReceivedRoute>();
+    for (const [d, entry] of this.#entriesOf(id)) out.set(d.key, asReceivedRoute(entry));
+    return out;
   }
 
   /** Adj-RIB-Out of an established peer: prefix -> attribute list last handed to the session. */
@@ -486,13 +488,15 @@ export class Rib {
 
   counts(id: string): PeerCounts {
     const peer = this.#peer(id);
-    let accepted = 0;
-    for (const r of peer.adjIn.values()) if (r.accepted !== undefined) accepted++;
-    return { received: peer.adjIn.size, accepted, advertised: peer.session?.out.advertisedCount ?? 0 };
+    return {
+      received: peer.received,
+      accepted: peer.accepted,
+      advertised: peer.session?.out.advertisedCount ?? 0,
+    };
   }
 
   get size(): number {
-    return this.#loc.size;
+    return this.#routed;
   }
 
   // ---- internals -----------------------------------------------------------------------------
@@ -516,39 +520,64 @@ export class Rib {
   }
 
   *#bestEntries(): Generator<readonly [string, Prefix, Path | undefined]> {
-    for (const [key, d] of this.#loc) yield [key, d.prefix, d.best];
+    for (const d of this.#loc.values()) if (d.paths.length > 0) yield [d.key, d.prefix, d.best];
   }
 
-  /** Replaces the candidate of `sourceId` for one prefix and re-runs the decision for that prefix only. */
-  #setCandidate(key: string, prefix: Prefix, sourceId: string, path: Path | undefined): void {
-    let d = this.#loc.get(key);
-    if (d === undefined) {
-      if (path === undefined) return;
-      // `[path]`, not `[]` and a push: a push reserves 17 slots, and most prefixes keep one path.
-      d = { prefix, paths: [path], best: undefined, multipath: NO_PATHS };
-      this.#loc.set(key, d);
-    } else {
-      const at = indexOfSource(d.paths, sourceId);
-      if (at >= 0) {
-        if (path === undefined) d.paths.splice(at, 1);
-        else d.paths[at] = path;
-      } else if (path !== undefined) d.paths.push(path);
+  /** The Adj-RIB-In entries of one source, with their destinations. */
+  *#entriesOf(sourceId: string): Generator<readonly [Destination, AdjInEntry]> {
+    for (const d of this.#loc.values()) {
+      const at = indexOfSource(d.inbound, sourceId);
+      if (at >= 0) yield [d, d.inbound[at]!];
     }
+  }
+
+  /**
+   * Replaces the Adj-RIB-In entry of `sourceId` (`peer`, or our own routes) for one prefix and,
+   * when its candidate paths changed, re-runs the decision for that prefix only.
+   */
+  #setEntry(prefix: Prefix, peer: Peer | undefined, sourceId: string, entry: AdjInEntry | undefined): void {
+    const at = ribKey(prefix);
+    let d = this.#loc.get(at);
+    let old: AdjInEntry | undefined;
+    if (d === undefined) {
+      if (entry === undefined) return;
+      // `[entry]`, not `[]` and a push: a push reserves 17 slots, and most prefixes keep one path.
+      const key = formatPrefix(prefix);
+      d = { prefix, key, inbound: [entry], paths: NO_PATHS, best: undefined, multipath: NO_PATHS };
+      this.#loc.set(at, d);
+    } else {
+      // Copied, never changed in place: a one-path list is published as the ECMP set too.
+      const index = indexOfSource(d.inbound, sourceId);
+      if (index >= 0) {
+        old = d.inbound[index];
+        d.inbound =
+          entry === undefined ? d.inbound.filter((_, i) => i !== index) : d.inbound.with(index, entry);
+      } else if (entry === undefined) return;
+      else d.inbound = [...d.inbound, entry];
+    }
+    if (peer !== undefined) countEntry(peer, old, entry);
+    if (d.inbound.length === 0) this.#loc.delete(at);
+    const wasRouted = d.paths.length > 0;
+    const paths = candidatesOf(d.inbound);
+    // Identity, not samePath: a path now marked stale must replace the best path object too.
+    const unchanged = paths.length === d.paths.length && paths.every((p, i) => p === d.paths[i]);
+    d.paths = paths;
+    if (unchanged) return;
+    this.#routed += (paths.length > 0 ? 1 : 0) - (wasRouted ? 1 : 0);
     const previousBest = d.best;
     const previousSet = d.multipath;
     const { best, multipath } = selectPaths(d.paths, this.#decision);
     d.best = best;
     d.multipath = multipath;
-    if (d.paths.length === 0) this.#loc.delete(key);
     const bestChanged = !samePath(previousBest, best);
     if (!bestChanged && sameSet(previousSet, multipath)) return;
     // One literal (absent paths as undefined), no spreads: this runs once per prefix of a full table.
-    const change: LocRibChange = { prefix: d.prefix, best, paths: multipath, previousBest };
+    const change: LocRibChange = { prefix: d.prefix, key: d.key, best, paths: multipath, previousBest };
     for (const listener of this.#listeners) listener(change);
     if (!bestChanged) return;
     for (const peer of this.#peers.values()) {
       if (peer.session === undefined) continue;
-      if (peer.session.out.update(key, d.prefix, best)) this.#dirty.add(peer);
+      if (peer.session.out.update(d.key, d.prefix, best)) this.#dirty.add(peer);
     }
   }
 
@@ -560,9 +589,33 @@ export class Rib {
 
 const NO_PATHS: readonly Path[] = Object.freeze([]);
 
-function indexOfSource(paths: readonly Path[], sourceId: string): number {
-  for (let i = 0; i < paths.length; i++) if (paths[i]!.source.id === sourceId) return i;
+/** The Loc-RIB's map key (no string per lookup of a full IPv4 table). */
+function ribKey(prefix: Prefix): PrefixKey {
+  const address = prefix.family === 'ipv4' ? parseIPv4Number(prefix.addr) : undefined;
+  return address === undefined ? formatPrefix(prefix) : ipv4PrefixKey(address, prefix.len);
+}
+
+function indexOfSource(entries: readonly AdjInEntry[], sourceId: string): number {
+  for (let i = 0; i < entries.length; i++) if (receivedOf(entries[i]!).source.id === sourceId) return i;
   return -1;
+}
+
+/** The accepted paths of a destination's entries; the entries themselves when all are plain accepts. */
+function candidatesOf(inbound: readonly AdjInEntry[]): readonly Path[] {
+  if (inbound.every(isPlainAccept)) return inbound as readonly Path[];
+  const paths: Path[] = [];
+  for (const entry of inbound) {
+    const accepted = acceptedOf(entry);
+    if (accepted !== undefined) paths.push(accepted);
+  }
+  return paths;
+}
+
+function countEntry(peer: Peer, old: AdjInEntry | undefined, entry: AdjInEntry | undefined): void {
+  peer.received += (entry === undefined ? 0 : 1) - (old === undefined ? 0 : 1);
+  peer.accepted +=
+    (entry === undefined || acceptedOf(entry) === undefined ? 0 : 1) -
+    (old === undefined || acceptedOf(old) === undefined ? 0 : 1);
 }
 
 function sameSet(a: readonly Path[], b: readonly Path[]): boolean {
@@ -578,7 +631,26 @@ function localAttrs(list: readonly PathAttribute[], field: string): PathAttrs {
   return fromCodecAttributes(list, field).attrs;
 }
 
-function markStale(route: ReceivedRoute): ReceivedRoute {
+/**
+ * An Adj-RIB-In entry: a path accepted unchanged is stored as the path alone (one object less
+ * per route of a full table), anything else as its ReceivedRoute.
+ */
+type AdjInEntry = Path | ReceivedRoute;
+
+const isPlainAccept = (entry: AdjInEntry): entry is Path =>
+  (entry as Partial<ReceivedRoute>).received === undefined;
+const receivedOf = (entry: AdjInEntry): Path => (isPlainAccept(entry) ? entry : entry.received);
+const acceptedOf = (entry: AdjInEntry): Path | undefined => (isPlainAccept(entry) ? entry : entry.accepted);
+const rejectionOf = (entry: AdjInEntry): ImportRefusal | undefined =>
+  isPlainAccept(entry) ? undefined : entry.rejection;
+const asReceivedRoute = (entry: AdjInEntry): ReceivedRoute =>
+  isPlainAccept(entry) ? { received: entry, accepted: entry } : entry;
+const compact = (route: ReceivedRoute): AdjInEntry =>
+  route.accepted === route.received ? route.received : route;
+
+function markStale(entry: AdjInEntry): AdjInEntry {
+  if (isPlainAccept(entry)) return { ...entry, stale: true };
+  const route = entry;
   const received: Path = { ...route.received, stale: true };
   if (route.accepted === undefined) return { ...route, received };
   const accepted = route.accepted === route.received ? received : { ...route.accepted, stale: true };

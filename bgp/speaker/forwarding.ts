@@ -1,6 +1,5 @@
 // Loc-RIB changes -> kernel routes: the best path and its ECMP set become one (multipath)
 // kernel route; local routes and paths we cannot forward over install nothing.
-import { formatPrefix } from '../codec/index.js';
 import type { KernelNextHop, KernelRoute } from '../kernel/index.js';
 import type { ForwardingPath, LocRibChange } from './ports.js';
 
@@ -59,10 +58,34 @@ function nextHopOf(path: ForwardingPath): KernelNextHop | undefined {
   return sharedHop(global, undefined);
 }
 
+/** The last one-path input and its list: consecutive changes of a full table share their next hop. */
+let lastSolo: {
+  nextHop?: string;
+  linkLocalNextHop?: string;
+  ifindex?: number;
+  hops?: readonly KernelNextHop[];
+} = {};
+
 function nextHopsOf(paths: readonly ForwardingPath[]): readonly KernelNextHop[] | undefined {
   if (paths.length === 1) {
-    const hop = nextHopOf(paths[0]!);
-    return hop === undefined ? undefined : soloList(hop);
+    const path = paths[0]!;
+    const last = lastSolo;
+    if (
+      path.nextHop === last.nextHop &&
+      path.linkLocalNextHop === last.linkLocalNextHop &&
+      path.ifindex === last.ifindex
+    ) {
+      return last.hops;
+    }
+    const hop = nextHopOf(path);
+    const hops = hop === undefined ? undefined : soloList(hop);
+    lastSolo = {
+      nextHop: path.nextHop,
+      linkLocalNextHop: path.linkLocalNextHop,
+      ifindex: path.ifindex,
+      hops,
+    };
+    return hops;
   }
   const hops = paths.map(nextHopOf).filter((h): h is KernelNextHop => h !== undefined);
   return hops.length === 0 ? undefined : hops;
@@ -75,5 +98,5 @@ export function kernelRouteOf(change: LocRibChange): KernelRoute | undefined {
   if (best === undefined || best.nextHop === undefined) return undefined;
   const nextHops = nextHopsOf(change.paths);
   if (nextHops === undefined) return undefined;
-  return { family: change.prefix.family === 'ipv4' ? 4 : 6, dst: formatPrefix(change.prefix), nextHops };
+  return { family: change.prefix.family === 'ipv4' ? 4 : 6, dst: change.key, nextHops };
 }

@@ -24,6 +24,8 @@ export interface ForwardingPath {
 /** A Loc-RIB change: the new best path plus its ECMP set, or none (withdrawn). */
 export interface LocRibChange {
   readonly prefix: Prefix;
+  /** The prefix as canonical text (`formatPrefix`), shared with the RIB: the kernel route's dst. */
+  readonly key: string;
   /** Best path first; empty when the prefix has no path left. */
   readonly paths: readonly ForwardingPath[];
 }

@@ -190,7 +190,7 @@ export class BgpSpeaker {
   #onRibChange(change: LocRibChange): void {
     if (this.#kernel === undefined || this.#stopping) return;
     const route = kernelRouteOf(change);
-    if (route === undefined) this.#kernel.delete(`${change.prefix.addr}/${change.prefix.len}`);
+    if (route === undefined) this.#kernel.delete(change.key);
     else this.#kernel.set(route);
   }
 

@@ -7,7 +7,7 @@ import { type ForwardingPath, kernelRouteOf } from '../../bgp/speaker/index.js';
 import type { AddressInfo } from '../../src/netlink/index.js';
 
 const V6 = parsePrefix('2001:db8:70::/64');
-const route = (...paths: ForwardingPath[]) => kernelRouteOf({ prefix: V6, paths });
+const route = (...paths: ForwardingPath[]) => kernelRouteOf({ prefix: V6, key: '2001:db8:70::/64', paths });
 
 describe('bgp/speaker kernelRouteOf: IPv6 next hop forms', () => {
   it('global only (GoBGP): via the global, the kernel picks the interface', () => {
@@ -39,6 +39,20 @@ describe('bgp/speaker kernelRouteOf: IPv6 next hop forms', () => {
 
   it('an IPv4-mapped next hop (GoBGP, IPv6 over an IPv4 session) is no gateway', () => {
     assert.equal(route({ nextHop: '::ffff:10.251.3.2' }), undefined);
+  });
+
+  it('a run of one-path changes reuses the hop list only while next hop and interface repeat', () => {
+    const a = route({ nextHop: 'fe80::2', ifindex: 7 })?.nextHops;
+    assert.equal(route({ nextHop: 'fe80::2', ifindex: 7 })?.nextHops, a);
+    assert.deepEqual(route({ nextHop: 'fe80::2', ifindex: 8 })?.nextHops, [
+      { gateway: 'fe80::2', ifindex: 8 },
+    ]);
+    assert.equal(route({ nextHop: 'fe80::2' }), undefined);
+    assert.equal(route({ nextHop: 'fe80::2' }), undefined);
+    assert.deepEqual(route({ nextHop: 'fe80::2', linkLocalNextHop: 'fe80::3', ifindex: 7 })?.nextHops, [
+      { gateway: 'fe80::3', ifindex: 7 },
+    ]);
+    assert.equal(route({ nextHop: 'fe80::2', ifindex: 7 })?.nextHops, a);
   });
 
   it('ECMP keeps only the members it can forward over', () => {

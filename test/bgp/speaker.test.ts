@@ -41,6 +41,7 @@ class ScriptedRib implements SpeakerRib {
   emit(prefix: string, ...nextHops: (string | undefined)[]): void {
     this.#listener!({
       prefix: parsePrefix(prefix),
+      key: prefix,
       paths: nextHops.map((nextHop) => (nextHop === undefined ? {} : { nextHop })),
     });
   }
