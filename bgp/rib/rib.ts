@@ -115,13 +115,17 @@ export interface PeerCounts {
 interface Destination {
   readonly prefix: Prefix;
   readonly key: string;
-  /** At most one entry per source (a peer, or our own route); replaced, never changed in place. */
-  inbound: readonly AdjInEntry[];
-  /** The accepted paths of `inbound`: `inbound` itself when every entry is a plain accept. */
-  paths: readonly Path[];
+  /**
+   * At most one entry per source (a peer, or our own route): the entry itself when there is one
+   * (most prefixes; no array to keep), else an array replaced on change, never changed in place.
+   */
+  inbound: Inbound;
   best?: Path;
-  multipath: readonly Path[];
+  /** The ECMP set when it holds more than the best path. */
+  wider?: readonly Path[];
 }
+
+type Inbound = AdjInEntry | readonly AdjInEntry[];
 
 interface Peer {
   readonly settings: PeerSettings;
@@ -454,8 +458,8 @@ export class Rib {
     const within = prefix === undefined ? undefined : this.#parse(prefix);
     const out: RouteStatus[] = [];
     for (const d of this.#loc.values()) {
-      if (d.paths.length > 0 && (within === undefined || covers(within, d.prefix)))
-        out.push(routeStatus(d.prefix, d.paths, d.best, d.multipath));
+      if (d.best !== undefined && (within === undefined || covers(within, d.prefix)))
+        out.push(routeStatus(d.prefix, candidatesOf(d.inbound), d.best, multipathOf(d)));
     }
     return out;
   }
@@ -466,7 +470,8 @@ export class Rib {
 
   /** The ECMP set of a prefix, best first. */
   multipath(prefix: string): readonly Path[] {
-    return this.#loc.get(ribKey(this.#parse(prefix)))?.multipath ?? [];
+    const d = this.#loc.get(ribKey(this.#parse(prefix)));
+    return d === undefined ? [] : multipathOf(d);
   }
 
   /** Adj-RIB-In of a peer: each route as received, with its post-policy path or rejection. */
@@ -520,14 +525,15 @@ export class Rib {
   }
 
   *#bestEntries(): Generator<readonly [string, Prefix, Path | undefined]> {
-    for (const d of this.#loc.values()) if (d.paths.length > 0) yield [d.key, d.prefix, d.best];
+    for (const d of this.#loc.values()) if (d.best !== undefined) yield [d.key, d.prefix, d.best];
   }
 
   /** The Adj-RIB-In entries of one source, with their destinations. */
   *#entriesOf(sourceId: string): Generator<readonly [Destination, AdjInEntry]> {
     for (const d of this.#loc.values()) {
-      const at = indexOfSource(d.inbound, sourceId);
-      if (at >= 0) yield [d, d.inbound[at]!];
+      const entries = entryList(d.inbound);
+      const at = indexOfSource(entries, sourceId);
+      if (at >= 0) yield [d, entries[at]!];
     }
   }
 
@@ -539,36 +545,40 @@ export class Rib {
     const at = ribKey(prefix);
     let d = this.#loc.get(at);
     let old: AdjInEntry | undefined;
+    let before: readonly Path[] = NO_PATHS;
     if (d === undefined) {
       if (entry === undefined) return;
-      // `[entry]`, not `[]` and a push: a push reserves 17 slots, and most prefixes keep one path.
-      const key = formatPrefix(prefix);
-      d = { prefix, key, inbound: [entry], paths: NO_PATHS, best: undefined, multipath: NO_PATHS };
+      d = { prefix, key: formatPrefix(prefix), inbound: entry, best: undefined, wider: undefined };
       this.#loc.set(at, d);
     } else {
-      // Copied, never changed in place: a one-path list is published as the ECMP set too.
-      const index = indexOfSource(d.inbound, sourceId);
-      if (index >= 0) {
-        old = d.inbound[index];
-        d.inbound =
-          entry === undefined ? d.inbound.filter((_, i) => i !== index) : d.inbound.with(index, entry);
-      } else if (entry === undefined) return;
-      else d.inbound = [...d.inbound, entry];
+      before = candidatesOf(d.inbound);
+      const current = d.inbound;
+      if (!isEntryList(current) && receivedOf(current).source.id === sourceId) {
+        old = current;
+        d.inbound = entry ?? NO_ENTRIES;
+      } else {
+        const list = entryList(current);
+        const index = indexOfSource(list, sourceId);
+        let next: readonly AdjInEntry[];
+        if (index >= 0) {
+          old = list[index];
+          next = entry === undefined ? list.filter((_, i) => i !== index) : list.with(index, entry);
+        } else if (entry === undefined) return;
+        else next = [...list, entry];
+        d.inbound = next.length === 1 ? next[0]! : next;
+      }
     }
     if (peer !== undefined) countEntry(peer, old, entry);
-    if (d.inbound.length === 0) this.#loc.delete(at);
-    const wasRouted = d.paths.length > 0;
+    if (isEntryList(d.inbound) && d.inbound.length === 0) this.#loc.delete(at);
     const paths = candidatesOf(d.inbound);
     // Identity, not samePath: a path now marked stale must replace the best path object too.
-    const unchanged = paths.length === d.paths.length && paths.every((p, i) => p === d.paths[i]);
-    d.paths = paths;
-    if (unchanged) return;
-    this.#routed += (paths.length > 0 ? 1 : 0) - (wasRouted ? 1 : 0);
+    if (paths.length === before.length && paths.every((p, i) => p === before[i])) return;
+    this.#routed += (paths.length > 0 ? 1 : 0) - (before.length > 0 ? 1 : 0);
     const previousBest = d.best;
-    const previousSet = d.multipath;
-    const { best, multipath } = selectPaths(d.paths, this.#decision);
+    const previousSet = multipathOf(d);
+    const { best, multipath } = selectPaths(paths, this.#decision);
     d.best = best;
-    d.multipath = multipath;
+    d.wider = multipath.length > 1 ? multipath : undefined;
     const bestChanged = !samePath(previousBest, best);
     if (!bestChanged && sameSet(previousSet, multipath)) return;
     // One literal (absent paths as undefined), no spreads: this runs once per prefix of a full table.
@@ -595,13 +605,28 @@ function ribKey(prefix: Prefix): PrefixKey {
   return address === undefined ? formatPrefix(prefix) : ipv4PrefixKey(address, prefix.len);
 }
 
+const NO_ENTRIES: readonly AdjInEntry[] = Object.freeze([]);
+
+const isEntryList = (inbound: Inbound): inbound is readonly AdjInEntry[] => Array.isArray(inbound);
+
+/** The entries as a list (a one-element array for a lone entry: for walks, not the hot path). */
+const entryList = (inbound: Inbound): readonly AdjInEntry[] => (isEntryList(inbound) ? inbound : [inbound]);
+
+/** The ECMP set, best first; empty without a best path. */
+const multipathOf = (d: Destination): readonly Path[] =>
+  d.wider ?? (d.best === undefined ? NO_PATHS : [d.best]);
+
 function indexOfSource(entries: readonly AdjInEntry[], sourceId: string): number {
   for (let i = 0; i < entries.length; i++) if (receivedOf(entries[i]!).source.id === sourceId) return i;
   return -1;
 }
 
-/** The accepted paths of a destination's entries; the entries themselves when all are plain accepts. */
-function candidatesOf(inbound: readonly AdjInEntry[]): readonly Path[] {
+/** The accepted paths of a destination's entries; the entry list itself when all are plain accepts. */
+function candidatesOf(inbound: Inbound): readonly Path[] {
+  if (!isEntryList(inbound)) {
+    const accepted = acceptedOf(inbound);
+    return accepted === undefined ? NO_PATHS : [accepted];
+  }
   if (inbound.every(isPlainAccept)) return inbound as readonly Path[];
   const paths: Path[] = [];
   for (const entry of inbound) {
