@@ -40,6 +40,8 @@ const FSM_SUBCODE = { OpenSent: 1, OpenConfirm: 2, Established: 3 } as const;
 const WRITE_BATCH_BYTES = 64 * 1024;
 /** How long a closing connection may take to flush its NOTIFICATION before it is destroyed. */
 const CLOSE_GRACE_MS = 2000;
+/** Longest stretch of message handling before the event loop gets a turn (#readMessages). */
+const READ_SLICE_MS = 5;
 const KEEPALIVE = encodeMessage({ type: 'keepalive' }, INITIAL_OPTIONS);
 
 type Direction = 'outbound' | 'inbound';
@@ -56,6 +58,8 @@ class Connection {
   holdTimer: TimerHandle | undefined;
   keepaliveTimer: TimerHandle | undefined;
   closed = false;
+  /** Paused until the next event-loop turn (#readMessages): data meanwhile is only buffered. */
+  yielding = false;
   /** UPDATE writes in call order; each waits for the previous one's 'drain'. */
   sending: Promise<void> = Promise.resolve();
   readonly closedPromise: Promise<void>;
@@ -315,6 +319,19 @@ export class BgpSession {
 
   #onData(conn: Connection, chunk: Buffer): void {
     conn.reader.push(chunk);
+    if (!conn.yielding) this.#readMessages(conn);
+  }
+
+  /**
+   * Handles the buffered messages, for at most READ_SLICE_MS at a time: then the socket pauses
+   * and the rest waits for the next turn of the event loop. A peer sending a full table fills
+   * the receive buffer faster than we decode it, and Node reads a busy socket again and again
+   * within one turn, so without the pause nothing else ran until the table was in: not the
+   * kernel sync's batch completions (the kernel's route inserts then started only at the end),
+   * not the timers or other sessions.
+   */
+  #readMessages(conn: Connection): void {
+    const started = this.#clock.now();
     while (!conn.closed) {
       let msg: DecodedMessage | undefined;
       try {
@@ -326,6 +343,17 @@ export class BgpSession {
       }
       if (msg === undefined) return;
       this.#onMessage(conn, msg);
+      if (this.#clock.now() - started >= READ_SLICE_MS && !conn.closed && conn.reader.bufferedBytes > 0) {
+        conn.yielding = true;
+        conn.socket.pause();
+        setImmediate(() => {
+          conn.yielding = false;
+          if (conn.closed) return;
+          conn.socket.resume();
+          this.#readMessages(conn);
+        });
+        return;
+      }
     }
   }
 

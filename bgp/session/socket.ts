@@ -4,6 +4,9 @@ export interface BgpSocket {
   write(data: Uint8Array): boolean;
   end(): void;
   destroy(): void;
+  /** Stop and restart 'data' events (net.Socket's; the kernel buffers meanwhile). */
+  pause(): this;
+  resume(): this;
   on(event: 'data', listener: (chunk: Buffer) => void): this;
   on(event: 'close' | 'drain', listener: () => void): this;
   on(event: 'error', listener: (err: Error) => void): this;

@@ -132,8 +132,21 @@ export class MemorySocket extends EventEmitter implements BgpSocket {
     this.#flush();
   }
 
+  #paused = false;
+
+  pause(): this {
+    this.#paused = true;
+    return this;
+  }
+
+  resume(): this {
+    this.#paused = false;
+    queueMicrotask(() => this.#flush());
+    return this;
+  }
+
   #flush(): void {
-    while (this.#unread.length > 0 && this.listenerCount('data') > 0 && !this.destroyed) {
+    while (this.#unread.length > 0 && this.listenerCount('data') > 0 && !this.destroyed && !this.#paused) {
       this.emit('data', this.#unread.shift());
     }
   }
