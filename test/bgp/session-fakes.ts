@@ -14,16 +14,19 @@ import {
   type NotificationMessage,
   type OpenMessage,
 } from '../../bgp/codec/index.js';
-import type {
-  BgpSocket,
-  Clock,
-  Dialer,
-  Negotiated,
-  SessionConsumer,
-  SessionDownReason,
-  SessionState,
-  TimerHandle,
+import {
+  BgpSession,
+  type BgpSocket,
+  type Clock,
+  type Dialer,
+  type Negotiated,
+  resolveSessionConfig,
+  type SessionConsumer,
+  type SessionDownReason,
+  type SessionState,
+  type TimerHandle,
 } from '../../bgp/session/index.js';
+import type { Logger } from '../../src/log.js';
 
 /** Lets queued microtasks and promise chains (socket deliveries, dial results) run to the end. */
 export async function settle(): Promise<void> {
@@ -309,4 +312,38 @@ export class RecordingConsumer implements SessionConsumer {
   onStateChange(state: SessionState): void {
     this.states.push(state);
   }
+}
+
+/**
+ * A passive session (AS 65001, router id `local`) that a scripted peer (AS 65002 at `remote`)
+ * has dialled and brought to Established with a plain OPEN (no capabilities).
+ */
+export async function acceptedSession(opts: {
+  readonly consumer: SessionConsumer;
+  readonly clock: Clock;
+  readonly local: string;
+  readonly remote: string;
+  readonly logger?: Logger;
+}): Promise<{ session: BgpSession; peer: ScriptedPeer }> {
+  const { consumer, clock, local, remote } = opts;
+  const config = resolveSessionConfig({
+    peerAddress: remote,
+    peerAs: 65002,
+    localAs: 65001,
+    routerId: local,
+    passive: true,
+  });
+  const session = new BgpSession(config, consumer, {
+    clock,
+    ...(opts.logger === undefined ? {} : { logger: opts.logger }),
+  });
+  session.start();
+  const [theirs, ours] = socketPair({ address: remote, port: 40000 }, { address: local, port: 179 });
+  const peer = new ScriptedPeer(theirs);
+  session.accept(ours);
+  peer.send({ type: 'open', myAs: 65002, holdTime: 90, bgpId: remote, capabilities: [] });
+  peer.send({ type: 'keepalive' });
+  await settle();
+  assert.equal(session.state, 'Established');
+  return { session, peer };
 }

@@ -3,15 +3,8 @@
 // kernel sync's batch completions) before the rest, and nothing is lost or reordered.
 import assert from 'node:assert/strict';
 import { type DecodedUpdate, encodeMessage, INITIAL_OPTIONS, parsePrefix } from '../../bgp/codec/index.js';
-import { BgpSession, type Clock, resolveSessionConfig } from '../../bgp/session/index.js';
-import {
-  FakeClock,
-  FakeDialer,
-  RecordingConsumer,
-  ScriptedPeer,
-  settle,
-  socketPair,
-} from './session-fakes.js';
+import type { Clock } from '../../bgp/session/index.js';
+import { acceptedSession, FakeClock, RecordingConsumer, settle } from './session-fakes.js';
 
 const OURS = '192.0.2.1';
 const PEER = '192.0.2.2';
@@ -53,22 +46,7 @@ describe('bgp session: reading a burst in slices', () => {
       random: () => fake.random(),
       setTimer: (ms, fn) => fake.setTimer(ms, fn),
     };
-    const config = resolveSessionConfig({
-      peerAddress: PEER,
-      peerAs: 65002,
-      localAs: 65001,
-      routerId: OURS,
-      passive: true,
-    });
-    const session = new BgpSession(config, consumer, { clock, dial: new FakeDialer(fake).dial });
-    session.start();
-    const [theirs, ours] = socketPair({ address: PEER, port: 40000 }, { address: OURS, port: 179 });
-    const peer = new ScriptedPeer(theirs);
-    session.accept(ours);
-    peer.send({ type: 'open', myAs: 65002, holdTime: 90, bgpId: PEER, capabilities: [] });
-    peer.send({ type: 'keepalive' });
-    await settle();
-    assert.equal(session.state, 'Established');
+    const { session, peer } = await acceptedSession({ consumer, clock, local: OURS, remote: PEER });
 
     // Ten UPDATEs in one write: one 'data' event on our side.
     peer.sendRaw(

@@ -13,17 +13,9 @@ import {
   parsePrefix,
   routeChanges,
 } from '../../bgp/codec/index.js';
-import { BgpSession, resolveSessionConfig } from '../../bgp/session/index.js';
 import { isMulticast, screenUpdate } from '../../bgp/session/screen.js';
 import { formatAddressBytes } from '../../src/net/index.js';
-import {
-  FakeClock,
-  FakeDialer,
-  RecordingConsumer,
-  ScriptedPeer,
-  settle,
-  socketPair,
-} from './session-fakes.js';
+import { acceptedSession, FakeClock, RecordingConsumer, settle } from './session-fakes.js';
 
 const OURS_V4 = '192.0.2.1';
 const OURS_V6 = '2001:db8::1';
@@ -202,22 +194,13 @@ describe('bgp session screening in the session', () => {
         },
       }),
     );
-    const config = resolveSessionConfig({
-      peerAddress: PEER_V4,
-      peerAs: 65002,
-      localAs: 65001,
-      routerId: OURS_V4,
-      passive: true,
+    const { session, peer } = await acceptedSession({
+      consumer,
+      clock,
+      local: OURS_V4,
+      remote: PEER_V4,
+      logger,
     });
-    const session = new BgpSession(config, consumer, { clock, dial: new FakeDialer(clock).dial, logger });
-    session.start();
-    const [theirs, ours] = socketPair({ address: PEER_V4, port: 40000 }, { address: OURS_V4, port: 179 });
-    const peer = new ScriptedPeer(theirs);
-    session.accept(ours);
-    peer.send({ type: 'open', myAs: 65002, holdTime: 90, bgpId: PEER_V4, capabilities: [] });
-    peer.send({ type: 'keepalive' });
-    await settle();
-    assert.equal(session.state, 'Established');
     for (let i = 0; i < 2; i++) {
       peer.send(classic(OURS_V4, ['10.1.0.0/24']));
       peer.send(classic(PEER_V4, ['224.0.0.0/24', '10.2.0.0/24']));
