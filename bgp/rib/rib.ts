@@ -19,7 +19,7 @@ import type { LocalRoute } from '../speaker/ports.js';
 import type { RouteStatus } from '../speaker/status.js';
 import { AdjRibOut, type OutboundBatch } from './adj-rib-out.js';
 import { fromCodecAttributes, type NextHops } from './codec.js';
-import { type DecisionOptions, selectPaths } from './decision.js';
+import { compareAddresses, type DecisionOptions, selectPaths } from './decision.js';
 import { RibError } from './errors.js';
 import type { NextHopMode, SessionAddresses } from './export.js';
 import { type ImportRefusal, importRefusal, withoutExternalOnlyAttrs } from './import.js';
@@ -453,15 +453,16 @@ export class Rib {
 
   // ---- views ---------------------------------------------------------------------------------
 
-  /** Loc-RIB entries within `prefix` (all when absent), for the control API and CLI. */
+  /** Loc-RIB entries within `prefix` (all when absent), in address order, as a router lists them. */
   routes(prefix?: string): RouteStatus[] {
     const within = prefix === undefined ? undefined : this.#parse(prefix);
-    const out: RouteStatus[] = [];
+    const found: Destination[] = [];
     for (const d of this.#loc.values()) {
-      if (d.best !== undefined && (within === undefined || covers(within, d.prefix)))
-        out.push(routeStatus(d.prefix, candidatesOf(d.inbound), d.best, multipathOf(d)));
+      if (d.best !== undefined && (within === undefined || covers(within, d.prefix))) found.push(d);
     }
-    return out;
+    return found
+      .sort((a, b) => comparePrefixes(a.prefix, b.prefix))
+      .map((d) => routeStatus(d.prefix, candidatesOf(d.inbound), d.best, multipathOf(d)));
   }
 
   bestPath(prefix: string): Path | undefined {
@@ -598,6 +599,12 @@ export class Rib {
 }
 
 const NO_PATHS: readonly Path[] = Object.freeze([]);
+
+/** IPv4 before IPv6, then by address, then shorter first. */
+function comparePrefixes(a: Prefix, b: Prefix): number {
+  if (a.family !== b.family) return a.family === 'ipv4' ? -1 : 1;
+  return compareAddresses(a.addr, b.addr) || a.len - b.len;
+}
 
 /** The Loc-RIB's map key (no string per lookup of a full IPv4 table). */
 function ribKey(prefix: Prefix): PrefixKey {

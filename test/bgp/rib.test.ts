@@ -46,6 +46,17 @@ describe('bgp/rib Rib', () => {
     assert.deepEqual(port.routes('10.2.0.0/16'), []);
   });
 
+  it('lists routes in address order (IPv4 first, then shorter first), whatever the arrival order', () => {
+    const { rib } = ribWith();
+    up(rib, 'tor', 65001, 2);
+    const arrived = ['192.168.0.0/16', '10.1.0.0/24', '10.1.0.0/16', '9.0.0.0/8', '10.0.255.0/24'];
+    rib.receive('tor', announce(arrived, v4Attributes({ asPath: [65001], nextHop: '192.0.2.2' })));
+    assert.deepEqual(
+      rib.routes().map((r) => r.prefix),
+      ['9.0.0.0/8', '10.0.255.0/24', '10.1.0.0/16', '10.1.0.0/24', '192.168.0.0/16'],
+    );
+  });
+
   it('announce, replace and withdraw emit one change each with the previous best', () => {
     const { rib, changes } = ribWith();
     up(rib, 'tor', 65001, 2);
