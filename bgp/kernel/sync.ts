@@ -13,7 +13,7 @@
 // forwarding while peers re-send theirs (graceful restart).
 import type { Logger } from '../../src/log.js';
 import { silentLogger } from '../../src/log.js';
-import { type PrefixKey, PrefixKeyedMap } from '../../src/net/index.js';
+import { type PrefixKey, PrefixKeyedMap, prefixText } from '../../src/net/index.js';
 import {
   type BatchInFlight,
   type IpFamily,
@@ -97,10 +97,11 @@ const RETRY_DELAY_MS = 1000;
 const NOTHING: KernelFlushResult = { replaced: 0, deleted: 0, failed: [] };
 
 /**
- * Both sides of one prefix in one record: a full table then costs one map entry per prefix and
- * one lookup per change, and a flush walks its pending slots without looking anything up.
+ * Both sides of one prefix in one record: one map entry per prefix and one lookup per change,
+ * and a flush walks its pending slots without looking anything up.
  */
 interface Slot {
+  readonly key: PrefixKey;
   readonly dst: string;
   readonly family: IpFamily;
   /** The next hops the RIB wants (not the KernelRoute: one object less per prefix); undefined: none. */
@@ -112,6 +113,16 @@ interface Slot {
   /** Why the kernel refused the last replace (e.g. ENETUNREACH: next hop not on link). */
   failed: NetlinkError | undefined;
 }
+
+/**
+ * A prefix whose route our own batch installed exactly as wanted, with nothing pending or
+ * failed, is kept as that next-hop list alone (shared between routes): a settled full table
+ * costs no object per prefix, and no dst text (it is rebuilt from the key when needed).
+ */
+type Settled = readonly KernelNextHop[];
+type Entry = Slot | Settled;
+
+const isSettled = (entry: Entry): entry is Settled => Array.isArray(entry);
 
 /** One batch's changes; targets[i] is op i's slot (undefined for a stray), sent[i] the hops a replace installs. */
 interface Changes {
@@ -134,7 +145,7 @@ export class KernelSync {
   readonly #maxPending: number;
   readonly #log: Logger;
   /** By slotKey(dst); a slot with neither side set is dropped at the flush that empties it. */
-  readonly #slots = new PrefixKeyedMap<Slot>();
+  readonly #slots = new PrefixKeyedMap<Entry>();
   /** Our protocol in our table at another metric (an older configuration): removed at the sweep. */
   #strays: RouteSpec[] = [];
   #pending: Slot[] = [];
@@ -177,9 +188,10 @@ export class KernelSync {
   set(route: KernelRoute): void {
     const scanned = checkKernelRoute(route);
     const key = scanned < 0 ? route.dst : scanned;
-    const slot = this.#slots.get(key);
-    if (slot === undefined) {
+    const entry = this.#slots.get(key);
+    if (entry === undefined) {
       const added: Slot = {
+        key,
         dst: route.dst,
         family: route.family,
         desired: route.nextHops,
@@ -191,15 +203,20 @@ export class KernelSync {
       this.#mark(added);
       return;
     }
-    if (slot.desired !== undefined && sameNextHops(slot.desired, route.nextHops)) return;
+    const desired = isSettled(entry) ? entry : entry.desired;
+    if (desired !== undefined && sameNextHops(desired, route.nextHops)) return;
+    const slot = isSettled(entry) ? this.#unsettle(key, entry, route.dst) : entry;
     slot.desired = route.nextHops;
     this.#mark(slot);
   }
 
   /** The prefix is no longer wanted: its route goes (after convergence, if we are restarting). */
   delete(dst: string): void {
-    const slot = this.#slots.get(slotKey(dst));
-    if (slot?.desired === undefined) return;
+    const key = slotKey(dst);
+    const entry = this.#slots.get(key);
+    if (entry === undefined) return;
+    const slot = isSettled(entry) ? this.#unsettle(key, entry, dst) : entry;
+    if (slot.desired === undefined) return;
     slot.desired = undefined;
     this.#mark(slot);
   }
@@ -217,7 +234,7 @@ export class KernelSync {
   resync(): KernelFlushResult {
     this.#settle();
     this.#readKernel();
-    for (const slot of this.#slots.values()) this.#enqueue(slot);
+    for (const slot of this.#allSlots()) this.#enqueue(slot);
     return this.flush();
   }
 
@@ -242,7 +259,7 @@ export class KernelSync {
 
   /** Removes every route of ours from the kernel (shutdown without graceful restart). */
   removeAll(): KernelFlushResult {
-    for (const slot of this.#slots.values()) slot.desired = undefined;
+    for (const slot of this.#allSlots()) slot.desired = undefined;
     this.#converged = true;
     return this.resync();
   }
@@ -260,6 +277,11 @@ export class KernelSync {
     let stale = 0;
     let failed = 0;
     for (const slot of this.#slots.values()) {
+      if (isSettled(slot)) {
+        desired++;
+        installed++;
+        continue;
+      }
       if (slot.desired !== undefined) desired++;
       if (slot.installed !== undefined) {
         installed++;
@@ -276,6 +298,42 @@ export class KernelSync {
       failed,
       batches: this.#batches,
     };
+  }
+
+  /** Turns a settled prefix back into a slot (both sides the settled list), in the map too. */
+  #unsettle(key: PrefixKey, hops: Settled, dst: string): Slot {
+    const slot: Slot = {
+      key,
+      dst,
+      family: typeof key === 'number' ? 4 : 6,
+      desired: hops,
+      installed: hops,
+      pending: false,
+      failed: undefined,
+    };
+    this.#slots.set(key, slot);
+    return slot;
+  }
+
+  /** Every prefix as a slot (settled ones unsettled): for the rare walks over the whole table. */
+  #allSlots(): Slot[] {
+    const slots: Slot[] = [];
+    for (const [key, entry] of this.#slots.entries()) {
+      slots.push(isSettled(entry) ? this.#unsettle(key, entry, prefixText(key)) : entry);
+    }
+    return slots;
+  }
+
+  /** A slot with nothing left to do goes back to its compact form. */
+  #settleSlot(slot: Slot): void {
+    if (
+      !slot.pending &&
+      slot.failed === undefined &&
+      slot.desired !== undefined &&
+      slot.installed === slot.desired
+    ) {
+      this.#slots.set(slot.key, slot.desired);
+    }
   }
 
   #enqueue(slot: Slot): void {
@@ -367,14 +425,17 @@ export class KernelSync {
       const { desired, installed } = slot;
       if (desired !== undefined) {
         if (installed !== undefined && forwardsAs(desired, installed)) {
+          // The kernel forwards as wanted: remember it as these hops, so the slot can settle.
           slot.failed = undefined;
+          slot.installed = desired;
+          this.#settleSlot(slot);
           continue;
         }
         ops.push({ op: 'replace', route: toRouteSpec(slot.family, slot.dst, desired, this.#place) });
         targets.push(slot);
         sent.push(desired);
       } else if (installed === undefined) {
-        this.#slots.delete(slotKey(slot.dst));
+        this.#slots.delete(slot.key);
       } else if (this.#converged) {
         ops.push({ op: 'delete', route: toDeleteSpec(slot.family, slot.dst, installed, this.#place) });
         targets.push(slot);
@@ -393,7 +454,7 @@ export class KernelSync {
   }
 
   #readKernel(): void {
-    for (const slot of this.#slots.values()) slot.installed = undefined;
+    for (const slot of this.#allSlots()) slot.installed = undefined;
     this.#strays = [];
     for (const family of [4, 6] as IpFamily[]) {
       const filter = { family, protocol: this.#place.protocol, table: this.#place.table };
@@ -403,10 +464,12 @@ export class KernelSync {
           continue;
         }
         const key = slotKey(route.dst);
-        const slot = this.#slots.get(key);
+        // No entry is settled here: the loop above made every one a slot.
+        const slot = this.#slots.get(key) as Slot | undefined;
         if (slot !== undefined) slot.installed = route;
         else {
           const found: Slot = {
+            key,
             dst: route.dst,
             family,
             desired: undefined,
@@ -445,7 +508,7 @@ export class KernelSync {
         // A stray is at another metric: our model of routes at our metric is unchanged.
         if (slot !== undefined) {
           slot.installed = undefined;
-          if (slot.desired === undefined && !slot.pending) this.#slots.delete(slotKey(slot.dst));
+          if (slot.desired === undefined && !slot.pending) this.#slots.delete(slot.key);
         }
         deleted++;
         continue;
@@ -458,6 +521,7 @@ export class KernelSync {
       }
       slot!.failed = undefined;
       slot!.installed = changes.sent[i];
+      this.#settleSlot(slot!);
       replaced++;
     }
     if (failed.length > 0) {

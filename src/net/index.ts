@@ -38,4 +38,4 @@ export {
   parseInterfaceAddress,
   parsePrefix,
 } from './prefix.js';
-export { ipv4PrefixKey, type PrefixKey, PrefixKeyedMap } from './prefix-keyed-map.js';
+export { ipv4PrefixKey, type PrefixKey, PrefixKeyedMap, prefixText } from './prefix-keyed-map.js';

@@ -10,6 +10,14 @@ export type PrefixKey = number | string;
 /** The key of an IPv4 prefix given its address as an unsigned 32-bit number. */
 export const ipv4PrefixKey = (address: number, length: number): number => address * 64 + length;
 
+/** The canonical text of a prefix key (an IPv4 key's dotted quad and length; text keys as they are). */
+export function prefixText(key: PrefixKey): string {
+  if (typeof key === 'string') return key;
+  const length = key % 64;
+  const address = (key - length) / 64;
+  return `${address >>> 24}.${(address >>> 16) & 255}.${(address >>> 8) & 255}.${address & 255}/${length}`;
+}
+
 export class PrefixKeyedMap<V> {
   /** Index: prefix length. */
   readonly #byLength: (Map<number, V> | undefined)[] = [];
@@ -54,6 +62,16 @@ export class PrefixKeyedMap<V> {
     }
     if (deleted) this.#size--;
     return deleted;
+  }
+
+  /** Every key and value: IPv4 by length, then the rest; each in insertion order. */
+  *entries(): IterableIterator<[PrefixKey, V]> {
+    for (let length = 0; length < this.#byLength.length; length++) {
+      const map = this.#byLength[length];
+      if (map === undefined) continue;
+      for (const [address, value] of map) yield [ipv4PrefixKey(address >>> 0, length), value];
+    }
+    yield* this.#byText.entries();
   }
 
   /** Every value: IPv4 by length, then the rest; each in insertion order. */

@@ -1,6 +1,7 @@
 // KernelSync logic against an in-memory route table: coalescing, diffing, stale handling,
 // refusals and input checks. No root needed; test/bgp/kernel.test.ts runs it against the kernel.
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import {
   type KernelRoute,
   KernelRouteError,
@@ -368,4 +369,77 @@ describe('bgp/kernel KernelSync (in-memory table)', () => {
       });
     });
   }
+});
+
+describe('bgp/kernel KernelSync: any sequence of changes ends with the kernel as wanted', () => {
+  // Shared, frozen hop lists as the speaker hands them (so prefixes settle into them), and
+  // fresh lists equal to them (so comparison by content is exercised too).
+  const shared = [
+    Object.freeze([Object.freeze({ gateway: '192.0.2.1' })]),
+    Object.freeze([Object.freeze({ gateway: '192.0.2.2' })]),
+    Object.freeze([Object.freeze({ gateway: '192.0.2.1' }), Object.freeze({ gateway: '192.0.2.2' })]),
+  ];
+  const v6Hops = Object.freeze([Object.freeze({ gateway: 'fe80::1', ifindex: 2 })]);
+  const dsts = ['10.0.0.0/24', '10.0.1.0/24', '10.0.0.0/16', '255.255.255.255/32', '2001:db8::/32'];
+  const hopsOf = (dst: string, variant: number) => {
+    if (dst.includes(':')) return variant % 2 === 0 ? v6Hops : v6Hops.map((h) => ({ ...h }));
+    const list = shared[variant % 3]!;
+    return variant < 3 ? list : list.map((h) => ({ ...h }));
+  };
+  const op = fc.oneof(
+    fc.record({ kind: fc.constant('set' as const), at: fc.nat(dsts.length - 1), variant: fc.nat(5) }),
+    fc.record({ kind: fc.constant('delete' as const), at: fc.nat(dsts.length - 1) }),
+    fc.record({ kind: fc.constantFrom('flush' as const, 'resync' as const) }),
+    fc.record({ kind: fc.constant('lost' as const), at: fc.nat(dsts.length - 1) }),
+  );
+
+  it('after a flush (and, when routes were lost, a resync) the table holds exactly the desired routes; stats agree', () => {
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 40 }), (ops) => {
+        const table = new FakeTable();
+        const sync = new KernelSync({ routes: table, flushDelayMs: 60_000, maxPending: 1000 });
+        const want = new Map<string, string[]>();
+        try {
+          sync.start({ keepStale: false });
+          for (const o of ops) {
+            if (o.kind === 'set') {
+              const dst = dsts[o.at]!;
+              const nextHops = hopsOf(dst, o.variant);
+              sync.set({ family: dst.includes(':') ? 6 : 4, dst, nextHops });
+              want.set(dst, nextHops.map((h) => h.gateway).sort());
+            } else if (o.kind === 'delete') {
+              sync.delete(dsts[o.at]!);
+              want.delete(dsts[o.at]!);
+            } else if (o.kind === 'lost') {
+              // Someone else removed our route (an interface went down).
+              table.routes.delete(`${dsts[o.at]!} 20`);
+            } else if (o.kind === 'flush') {
+              sync.flush();
+            } else {
+              sync.resync();
+            }
+          }
+          const have = () =>
+            new Map(
+              [...table.routes.values()].map((r) => [
+                r.dst,
+                (r.multipath?.map((h) => h.gateway!) ?? [r.gateway!]).sort(),
+              ]),
+            );
+          // Without outside interference a flush alone must get there; a resync repairs the rest.
+          sync.flush();
+          if (!ops.some((o) => o.kind === 'lost')) assert.deepEqual(have(), want, 'after flush');
+          sync.resync();
+          assert.deepEqual(have(), want, 'after resync');
+          const stats = sync.stats();
+          assert.deepEqual(
+            [stats.desired, stats.installed, stats.pending, stats.stale],
+            [want.size, want.size, 0, 0],
+          );
+        } finally {
+          sync.close();
+        }
+      }),
+    );
+  });
 });

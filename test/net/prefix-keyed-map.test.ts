@@ -3,7 +3,7 @@
 // so the int32 filing wraps negative) and text keys side by side.
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { ipv4PrefixKey, type PrefixKey, PrefixKeyedMap } from '../../src/net/index.js';
+import { ipv4PrefixKey, type PrefixKey, PrefixKeyedMap, prefixText } from '../../src/net/index.js';
 import { scanCanonicalIPv4Cidr } from '../../src/netlink/index.js';
 
 const v4Text = (address: number, length: number): string =>
@@ -26,7 +26,7 @@ const keyArb = fc.oneof(
 const opArb = fc.record({ kind: fc.constantFrom('set', 'delete', 'get'), at: keyArb, value: fc.integer() });
 
 describe('src/net PrefixKeyedMap', () => {
-  it('behaves as a Map keyed by prefix text for any sequence of set, delete and get', () => {
+  it('behaves as a Map keyed by prefix text for any sequence of set, delete and get; entries give the keys back as text', () => {
     fc.assert(
       fc.property(fc.array(opArb, { maxLength: 60 }), (ops) => {
         const map = new PrefixKeyedMap<number>();
@@ -42,6 +42,8 @@ describe('src/net PrefixKeyedMap', () => {
           assert.equal(map.size, model.size);
         }
         assert.deepEqual([...map.values()].sort(), [...model.values()].sort());
+        const byText = [...map.entries()].map(([key, value]) => [prefixText(key), value]);
+        assert.deepEqual(byText.sort(), [...model.entries()].sort());
       }),
     );
   });
