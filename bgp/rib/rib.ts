@@ -456,13 +456,16 @@ export class Rib {
   /** Loc-RIB entries within `prefix` (all when absent), in address order, as a router lists them. */
   routes(prefix?: string): RouteStatus[] {
     const within = prefix === undefined ? undefined : this.#parse(prefix);
-    const found: Destination[] = [];
+    // Sorted by ribKey (address * 64 + length) for IPv4: no address parsed per comparison of a
+    // full table; IPv6 after it, by address.
+    const found: { readonly d: Destination; readonly key: PrefixKey }[] = [];
     for (const d of this.#loc.values()) {
-      if (d.best !== undefined && (within === undefined || covers(within, d.prefix))) found.push(d);
+      if (d.best !== undefined && (within === undefined || covers(within, d.prefix)))
+        found.push({ d, key: ribKey(d.prefix) });
     }
     return found
-      .sort((a, b) => comparePrefixes(a.prefix, b.prefix))
-      .map((d) => routeStatus(d.prefix, candidatesOf(d.inbound), d.best, multipathOf(d)));
+      .sort((a, b) => compareRibKeys(a.key, b.key))
+      .map(({ d }) => routeStatus(d.prefix, candidatesOf(d.inbound), d.best, multipathOf(d)));
   }
 
   bestPath(prefix: string): Path | undefined {
@@ -600,10 +603,13 @@ export class Rib {
 
 const NO_PATHS: readonly Path[] = Object.freeze([]);
 
-/** IPv4 before IPv6, then by address, then shorter first. */
-function comparePrefixes(a: Prefix, b: Prefix): number {
-  if (a.family !== b.family) return a.family === 'ipv4' ? -1 : 1;
-  return compareAddresses(a.addr, b.addr) || a.len - b.len;
+/** IPv4 (numeric keys) before IPv6 (text keys), then by address, then shorter first. */
+function compareRibKeys(a: PrefixKey, b: PrefixKey): number {
+  if (typeof a === 'number') return typeof b === 'number' ? a - b : -1;
+  if (typeof b === 'number') return 1;
+  const [addressA = '', lengthA = ''] = a.split('/');
+  const [addressB = '', lengthB = ''] = b.split('/');
+  return compareAddresses(addressA, addressB) || Number(lengthA) - Number(lengthB);
 }
 
 /** The Loc-RIB's map key (no string per lookup of a full IPv4 table). */

@@ -51,9 +51,28 @@ describe('bgp/rib Rib', () => {
     up(rib, 'tor', 65001, 2);
     const arrived = ['192.168.0.0/16', '10.1.0.0/24', '10.1.0.0/16', '9.0.0.0/8', '10.0.255.0/24'];
     rib.receive('tor', announce(arrived, v4Attributes({ asPath: [65001], nextHop: '192.0.2.2' })));
+    const ours = [
+      { type: 'origin', origin: 'igp' },
+      { type: 'as-path', segments: [] },
+    ] as const;
+    rib.setLocalRoutes(
+      ['2001:db8:1::/48', '2001:db8::/48', '2001:db8::/32'].map((p) => ({
+        prefix: parsePrefix(p),
+        attributes: ours,
+      })),
+    );
     assert.deepEqual(
       rib.routes().map((r) => r.prefix),
-      ['9.0.0.0/8', '10.0.255.0/24', '10.1.0.0/16', '10.1.0.0/24', '192.168.0.0/16'],
+      [
+        '9.0.0.0/8',
+        '10.0.255.0/24',
+        '10.1.0.0/16',
+        '10.1.0.0/24',
+        '192.168.0.0/16',
+        '2001:db8::/32',
+        '2001:db8::/48',
+        '2001:db8:1::/48',
+      ],
     );
   });
 
