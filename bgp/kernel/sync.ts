@@ -85,16 +85,16 @@ export interface KernelSyncStats {
 }
 
 const RT_TABLE_MAIN = 254;
+const ESRCH = 'ESRCH';
+/** After a batch failed as a whole (not route by route), its changes are retried this much later. */
+const RETRY_DELAY_MS = 1000;
+const NOTHING: KernelFlushResult = { replaced: 0, deleted: 0, failed: [] };
 
 /** The slot map's key (PrefixKeyedMap); `set` gets the IPv4 number from its input check. */
 function slotKey(dst: string): PrefixKey {
   const scanned = scanCanonicalIPv4Cidr(dst);
   return scanned < 0 ? dst : scanned;
 }
-const ESRCH = 'ESRCH';
-/** After a batch failed as a whole (not route by route), its changes are retried this much later. */
-const RETRY_DELAY_MS = 1000;
-const NOTHING: KernelFlushResult = { replaced: 0, deleted: 0, failed: [] };
 
 /**
  * Both sides of one prefix in one record: one map entry per prefix and one lookup per change,
