@@ -28,15 +28,6 @@ function isGateway(text: string, family: 4 | 6): boolean {
   return known === family;
 }
 
-/**
- * True when `text` is an IPv4 prefix exactly as the kernel prints it (`10.1.2.0/24`). An
- * allocation-free scan: parsing each of a full table's prefixes into a Prefix cost more than the
- * RIB's work. False says nothing about why: the caller's general path finds the precise error.
- */
-export function isCanonicalIPv4Prefix(text: string): boolean {
-  return scanCanonicalIPv4Cidr(text) >= 0;
-}
-
 /** The last frozen next-hop list that passed, per family: a full table's routes share a handful of lists. */
 const lastGoodHops: Record<4 | 6, KernelRoute['nextHops'] | undefined> = { 4: undefined, 6: undefined };
 

@@ -22,22 +22,22 @@ export class PrefixKeyedMap<V> {
   /** Index: prefix length. */
   readonly #byLength: (Map<number, V> | undefined)[] = [];
   readonly #byText = new Map<string, V>();
-  #size = 0;
 
+  /** At most 33 maps to add up: cheaper than keeping a count on every set and delete. */
   get size(): number {
-    return this.#size;
+    let size = this.#byText.size;
+    for (const map of this.#byLength) size += map?.size ?? 0;
+    return size;
   }
 
   get(key: PrefixKey): V | undefined {
     if (typeof key === 'string') return this.#byText.get(key);
     const length = key % 64;
-    return this.#byLength[length]?.get(((key - length) / 64) | 0);
+    return this.#byLength[length]?.get(addressOf(key, length));
   }
 
   set(key: PrefixKey, value: V): void {
-    const before = this.#size;
     if (typeof key === 'string') {
-      if (!this.#byText.has(key)) this.#size++;
       this.#byText.set(key, value);
       return;
     }
@@ -47,21 +47,13 @@ export class PrefixKeyedMap<V> {
       map = new Map();
       this.#byLength[length] = map;
     }
-    const address = ((key - length) / 64) | 0;
-    const had = map.size;
-    map.set(address, value);
-    this.#size = before + map.size - had;
+    map.set(addressOf(key, length), value);
   }
 
   delete(key: PrefixKey): boolean {
-    let deleted: boolean;
-    if (typeof key === 'string') deleted = this.#byText.delete(key);
-    else {
-      const length = key % 64;
-      deleted = this.#byLength[length]?.delete(((key - length) / 64) | 0) ?? false;
-    }
-    if (deleted) this.#size--;
-    return deleted;
+    if (typeof key === 'string') return this.#byText.delete(key);
+    const length = key % 64;
+    return this.#byLength[length]?.delete(addressOf(key, length)) ?? false;
   }
 
   /** Every key and value: IPv4 by length, then the rest; each in insertion order. */
@@ -80,3 +72,6 @@ export class PrefixKeyedMap<V> {
     yield* this.#byText.values();
   }
 }
+
+/** An IPv4 key's address as a signed 32-bit integer: a V8 small integer as a Map key. */
+const addressOf = (key: number, length: number): number => ((key - length) / 64) | 0;

@@ -1,8 +1,11 @@
-// The allocation-free IPv4 prefix check of kernel sync against the general prefix parser.
+// The allocation-free IPv4 prefix scan kernel sync's route check relies on (checkKernelRoute
+// takes a dst it accepts as canonical) against the general prefix parser.
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { parsePrefix } from '../../bgp/codec/index.js';
-import { isCanonicalIPv4Prefix } from '../../bgp/kernel/validate.js';
+import { scanCanonicalIPv4Cidr } from '../../src/netlink/index.js';
+
+const isCanonicalIPv4Prefix = (text: string): boolean => scanCanonicalIPv4Cidr(text) >= 0;
 
 /** The slow, general answer: parses, is IPv4 and prints back as given. */
 function canonicalByParser(text: string): boolean {
@@ -23,7 +26,7 @@ const prefixLike = fc
   .array(fc.constantFrom('0', '1', '2', '5', '9', '.', '/', ':', 'a', ' '), { maxLength: 20 })
   .map((chars) => chars.join(''));
 
-describe('bgp/kernel isCanonicalIPv4Prefix', () => {
+describe('bgp/kernel route check: scanCanonicalIPv4Cidr', () => {
   it('agrees with the prefix parser on dotted quads with any length (host bits set or clear)', () => {
     fc.assert(
       fc.property(dottedPrefix, (text) => assert.equal(isCanonicalIPv4Prefix(text), canonicalByParser(text))),
