@@ -24,6 +24,7 @@ import {
   NLM_F_CREATE,
   NLM_F_EXCL,
   NLM_F_REPLACE,
+  NLMSG_HDRLEN,
   RT_SCOPE_HOST,
   RT_SCOPE_LINK,
   RT_SCOPE_NOWHERE,
@@ -53,7 +54,7 @@ import {
 } from './constants.js';
 import { NetlinkDecodeError, NetlinkInputError } from './errors.js';
 import { type Scope, scopeName, scopeValue } from './scope.js';
-import { makeRequest, type NetlinkRequest } from './socket.js';
+import { makeRequest, type NetlinkRequest, RequestBatch } from './socket.js';
 
 /** rtm_type names (linux/rtnetlink.h RTN_*), in numeric order from RTN_UNSPEC = 0. */
 const ROUTE_TYPES = [
@@ -214,6 +215,7 @@ class RouteRequest implements NetlinkRequest {
 
   writePayload(buf: Buffer, offset: number): void {
     const w = this.#wire;
+    // encodeRouteBatch rewrites copies at fixed offsets: keep rtmsg, RTA_TABLE, RTA_DST first.
     let at = writeRtMsg(buf, offset, w.header);
     at = writeAttrU32(buf, at, RTA_TABLE, w.table);
     if (w.dst4 >= 0) at = writeAttrIPv4(buf, at, RTA_DST, w.dst4);
@@ -313,6 +315,77 @@ export function routeRequest(op: RouteOp, spec: RouteSpec): NetlinkRequest {
   const flags =
     op === 'add' ? NLM_F_CREATE | NLM_F_EXCL : op === 'replace' ? NLM_F_CREATE | NLM_F_REPLACE : 0;
   return new RouteRequest(isDelete ? RTM_DELROUTE : RTM_NEWROUTE, flags, spec, wire);
+}
+
+export interface RouteBatchOp {
+  readonly op: 'replace' | 'delete';
+  readonly route: RouteSpec;
+}
+
+/** An IPv4 route with a gateway and a metric: nlmsghdr, rtmsg and four attributes. */
+const TYPICAL_ROUTE_MESSAGE_BYTES = 64;
+
+/**
+ * Encodes a batch, validating every op first (NetlinkInputError before anything is sent). An
+ * IPv4 op that differs from the previously encoded one only in its destination is encoded as a
+ * copy of that message with the destination rewritten: a full table's routes share everything
+ * but the prefix, and this skips a request object and an encode per route.
+ */
+export function encodeRouteBatch(ops: readonly RouteBatchOp[]): RequestBatch {
+  const batch = new RequestBatch((index) => describeRoute(ops[index]!.route), {
+    messages: ops.length,
+    bytes: ops.length * TYPICAL_ROUTE_MESSAGE_BYTES,
+  });
+  // The last op encoded in full whose message has an IPv4 RTA_DST, the template for copies.
+  let template = -1;
+  for (let index = 0; index < ops.length; index++) {
+    const o = ops[index]!;
+    if (o.op !== 'replace' && o.op !== 'delete') {
+      throw new NetlinkInputError(`route batch op ${index}: unknown op "${String(o.op)}"`);
+    }
+    // address * 64 + length of a canonical IPv4 prefix of length > 0 (one that has RTA_DST).
+    const scanned = o.route.family === 4 ? scanCanonicalIPv4Cidr(o.route.dst) : -1;
+    const hasIPv4Dst = scanned % 64 > 0;
+    if (template >= 0 && hasIPv4Dst) {
+      const t = ops[template]!;
+      if (t.op === o.op && sameButDestination(t.route, o.route)) {
+        batch.repeat(template, writeIPv4Destination, scanned);
+        continue;
+      }
+    }
+    batch.add(routeRequest(o.op, o.route));
+    if (hasIPv4Dst) template = index;
+  }
+  return batch;
+}
+
+/** Two specs that encode to the same message apart from the destination (same layout too). */
+function sameButDestination(a: RouteSpec, b: RouteSpec): boolean {
+  return (
+    a.family === b.family &&
+    a.type === b.type &&
+    a.protocol === b.protocol &&
+    a.table === b.table &&
+    a.scope === b.scope &&
+    a.gateway === b.gateway &&
+    a.oif === b.oif &&
+    a.metric === b.metric &&
+    a.src === b.src &&
+    a.onlink === b.onlink &&
+    a.multipath === b.multipath
+  );
+}
+
+/** Offsets in an IPv4 route message as RouteRequest writes it: rtmsg, RTA_TABLE, then RTA_DST. */
+const DST_LEN_AT = NLMSG_HDRLEN + 1;
+const IPV4_DST_AT = NLMSG_HDRLEN + RTMSG_LEN + RTA_HDRLEN + 4 + RTA_HDRLEN;
+
+/** Rewrites the destination of a copied IPv4 route message; `scanned` is address * 64 + length. */
+function writeIPv4Destination(buf: Buffer, at: number, scanned: number): void {
+  const length = scanned % 64;
+  const address = (scanned - length) / 64;
+  buf[at + DST_LEN_AT] = length;
+  buf.writeUInt32BE(address, at + IPV4_DST_AT);
 }
 
 export function dumpRoutesRequest(family: IpFamily): NetlinkRequest {

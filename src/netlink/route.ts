@@ -34,14 +34,17 @@ import {
 import { openNetns } from './netns.js';
 import {
   decodeRoute,
-  describeRoute,
   dumpRoutesRequest,
+  encodeRouteBatch,
+  type RouteBatchOp,
   type RouteInfo,
   type RouteSpec,
   routeHeader,
   routeRequest,
 } from './route-messages.js';
-import { type BatchInFlight, NetlinkSocket, type NetlinkSocketOptions, RequestBatch } from './socket.js';
+import { type BatchInFlight, NetlinkSocket, type NetlinkSocketOptions } from './socket.js';
+
+export type { RouteBatchOp } from './route-messages.js';
 
 export interface RouteFilter {
   readonly family: IpFamily;
@@ -49,11 +52,6 @@ export interface RouteFilter {
   readonly table?: number;
   /** Only routes with this rtm_protocol (e.g. TRELLIS_RT_PROTO). */
   readonly protocol?: number;
-}
-
-export interface RouteBatchOp {
-  readonly op: 'replace' | 'delete';
-  readonly route: RouteSpec;
 }
 
 export interface RouteBatchResult {
@@ -67,9 +65,6 @@ export interface RouteBatchResult {
 export type RouteBatchOutcome =
   | { readonly result: RouteBatchResult; readonly error?: undefined }
   | { readonly error: Error; readonly result?: undefined };
-
-/** An IPv4 route with a gateway and a metric: nlmsghdr, rtmsg and four attributes. */
-const TYPICAL_ROUTE_MESSAGE_BYTES = 64;
 
 export class RouteNetlink {
   readonly #socket: NetlinkSocket;
@@ -234,21 +229,6 @@ export class RouteNetlink {
       done(outcome.error === undefined ? { result: routeBatchResult(outcome.results) } : outcome);
     });
   }
-}
-
-function encodeRouteBatch(ops: readonly RouteBatchOp[]): RequestBatch {
-  const batch = new RequestBatch((index) => describeRoute(ops[index]!.route), {
-    messages: ops.length,
-    bytes: ops.length * TYPICAL_ROUTE_MESSAGE_BYTES,
-  });
-  for (let index = 0; index < ops.length; index++) {
-    const o = ops[index]!;
-    if (o.op !== 'replace' && o.op !== 'delete') {
-      throw new NetlinkInputError(`route batch op ${index}: unknown op "${String(o.op)}"`);
-    }
-    batch.add(routeRequest(o.op, o.route));
-  }
-  return batch;
 }
 
 function routeBatchResult(answers: readonly (NetlinkError | undefined)[]): RouteBatchResult {

@@ -530,10 +530,31 @@ export class RequestBatch {
 
   add(req: NetlinkRequest): void {
     const at = this.#offsets[this.#count]!;
-    const len = messageLength(req);
-    if (at + len > this.#buf.length) {
-      const grown = Buffer.allocUnsafe(Math.max(this.#buf.length * 2, at + len));
-      this.#buf.copy(grown, 0, 0, at);
+    this.#reserve(at + messageLength(req));
+    const header = { type: req.type, flags: NLM_F_REQUEST | req.flags, seq: 0, pid: 0 };
+    this.#offsets[++this.#count] = encodeMessageInto(this.#buf, at, header, req);
+  }
+
+  /**
+   * Appends a copy of message `index` and lets `patch(buf, at, arg)` rewrite its variable part in
+   * place (`at`: where the copy starts). Consecutive routes of a full table differ only in their
+   * destination: copying the last one's bytes skips building and encoding a request per route.
+   */
+  repeat(index: number, patch: (buf: Buffer, at: number, arg: number) => void, arg: number): void {
+    const start = this.#offsets[index]!;
+    const len = this.#offsets[index + 1]! - start;
+    const at = this.#offsets[this.#count]!;
+    this.#reserve(at + len);
+    this.#buf.copyWithin(at, start, start + len);
+    patch(this.#buf, at, arg);
+    this.#offsets[++this.#count] = at + len;
+  }
+
+  /** Room for one more message ending at byte `end`. */
+  #reserve(end: number): void {
+    if (end > this.#buf.length) {
+      const grown = Buffer.allocUnsafe(Math.max(this.#buf.length * 2, end));
+      this.#buf.copy(grown, 0, 0, this.#offsets[this.#count]!);
       this.#buf = grown;
     }
     if (this.#count + 2 > this.#offsets.length) {
@@ -541,8 +562,6 @@ export class RequestBatch {
       grown.set(this.#offsets);
       this.#offsets = grown;
     }
-    const header = { type: req.type, flags: NLM_F_REQUEST | req.flags, seq: 0, pid: 0 };
-    this.#offsets[++this.#count] = encodeMessageInto(this.#buf, at, header, req);
   }
 
   /** Byte offset where message `index` starts (index == count: the end of the batch). */
