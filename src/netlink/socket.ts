@@ -99,9 +99,9 @@ export interface NetlinkSocketOptions {
   readonly netnsPath?: string;
   /** Receive buffer; forced past rmem_max when root. Default 32 MiB. */
   readonly receiveBufferBytes?: number;
-  /** Upper bound on bytes per sendto in a batch. Default 192 KiB. */
+  /** Upper bound on bytes per sendto in a batch. Default 1 MiB. */
   readonly maxBatchBytes?: number;
-  /** Upper bound on messages per sendto in a batch. Default 2048. */
+  /** Upper bound on messages per sendto in a batch. Default 16384. */
   readonly maxBatchMessages?: number;
   /** How long a recv may wait before the exchange fails with EAGAIN. Default 10 s. */
   readonly receiveTimeoutMs?: number;
@@ -207,7 +207,9 @@ export class NetlinkSocket {
         SO_RCVBUF,
         opts.receiveBufferBytes ?? 32 * 1024 * 1024,
       );
-      const wantBatchBytes = opts.maxBatchBytes ?? 192 * 1024;
+      // Large sends: each sendto of a batch started with startBatch costs a turn of the event loop
+      // to read its answers and start the next, and a busy loop (a full table arriving) delays that.
+      const wantBatchBytes = opts.maxBatchBytes ?? 1024 * 1024;
       const sndbuf = setBufferSize(fd, SO_SNDBUFFORCE, SO_SNDBUF, wantBatchBytes + SNDBUF_SLACK);
       // Errors are answered with the request header only (CAP_ACK) plus the kernel's reason (EXT_ACK).
       sysSetsockoptInt(fd, SOL_NETLINK, NETLINK_CAP_ACK, 1);
@@ -221,7 +223,7 @@ export class NetlinkSocket {
       // Every message of a batch may fail; all their error ACKs must fit in the receive buffer.
       const maxMessages = Math.max(
         1,
-        Math.min(opts.maxBatchMessages ?? 2048, Math.floor(rcvbuf / ERROR_ACK_TRUESIZE)),
+        Math.min(opts.maxBatchMessages ?? 16384, Math.floor(rcvbuf / ERROR_ACK_TRUESIZE)),
       );
       return new NetlinkSocket(fd, Math.min(wantBatchBytes, sndbuf - SNDBUF_SLACK), maxMessages);
     } catch (err) {
