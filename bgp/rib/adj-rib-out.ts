@@ -158,6 +158,9 @@ export class AdjRibOut {
   update(key: string, prefix: Prefix, best: Path | undefined): boolean {
     const result = best === undefined ? undefined : this.#export(best);
     const group = typeof result === 'object' ? result : undefined;
+    // Not for this peer, and it holds and awaits nothing (the peer a full table comes from): no
+    // lookup by prefix text, which costs a hash of a fresh string per prefix.
+    if (group === undefined && this.#sent.size === 0 && this.#pending.size === 0) return false;
     if (group === this.#sent.get(key)) {
       this.#pending.delete(key);
       return false;
