@@ -26,16 +26,21 @@ export interface KernelPlacement {
   readonly metric: number;
 }
 
-/** The netlink spec that installs `hops` (one route, multipath when several) for `dst`. */
+/**
+ * The netlink spec that installs `hops` (one route, multipath when several) for `dst`; with
+ * `nhid`, the route names that nexthop object, which stands for `hops`, instead.
+ */
 export function toRouteSpec(
   family: IpFamily,
   dst: string,
   nextHops: readonly KernelNextHop[],
   place: KernelPlacement,
+  nhid?: number,
 ): RouteSpec {
   // Object literals, not spreads of a shared base: netlink's routeRequest reads spread-built
   // specs several times slower (100,000 specs: 200-460 ms against 50-80 ms CPU).
   const { protocol, table, metric } = place;
+  if (nhid !== undefined) return { family, dst, protocol, table, metric, nhid };
   const hops = uniqueNextHops(nextHops);
   if (hops.length === 1) {
     const { gateway, ifindex } = hops[0]!;

@@ -26,6 +26,7 @@ import {
   type RouteSpec,
   scanCanonicalIPv4Cidr,
 } from '../../src/netlink/index.js';
+import { NextHopObjects, type NextHopTable } from './next-hop-objects.js';
 import { TRELLIS_BGP_RT_PROTO } from './protocol.js';
 import {
   forwardsAs,
@@ -52,6 +53,8 @@ export interface RouteTable {
 
 export interface KernelSyncOptions {
   readonly routes: RouteTable;
+  /** Nexthop objects (RouteNetlink): routes over a connected IPv4 gateway name one. Absent: none. */
+  readonly nextHops?: NextHopTable;
   /** Kernel table id; default main (254). */
   readonly table?: number;
   /** RTA_PRIORITY of our routes; default 20 (below the kernel's IPv6 default of 1024). */
@@ -144,6 +147,7 @@ export class KernelSync {
   readonly #flushDelayMs: number;
   readonly #maxPending: number;
   readonly #log: Logger;
+  readonly #objects: NextHopObjects | undefined;
   /** By slotKey(dst); a slot with neither side set is dropped at the flush that empties it. */
   readonly #slots = new PrefixKeyedMap<Entry>();
   /** Our protocol in our table at another metric (an older configuration): removed at the sweep. */
@@ -167,6 +171,10 @@ export class KernelSync {
     this.#flushDelayMs = opts.flushDelayMs ?? 5;
     this.#maxPending = opts.maxPending ?? 8192;
     this.#log = opts.logger ?? silentLogger;
+    this.#objects =
+      opts.nextHops === undefined
+        ? undefined
+        : new NextHopObjects(opts.nextHops, this.#place.protocol, this.#log);
   }
 
   /**
@@ -235,7 +243,35 @@ export class KernelSync {
     this.#settle();
     this.#readKernel();
     for (const slot of this.#allSlots()) this.#enqueue(slot);
-    return this.flush();
+    const result = this.flush();
+    if (this.#converged) this.#pruneObjects();
+    return result;
+  }
+
+  /** Deletes our nexthop objects that no route (installed, or wanted) names any more. */
+  #pruneObjects(): void {
+    if (this.#objects === undefined) return;
+    const gateways = new Set<string>();
+    const ids = new Set<number>();
+    const addHops = (hops: InstalledRoute | undefined): void => {
+      if (hops === undefined) return;
+      if (!Array.isArray(hops)) {
+        const dumped = hops as RouteSpec;
+        if (dumped.nhid !== undefined) ids.add(dumped.nhid);
+        if (dumped.gateway !== undefined) gateways.add(dumped.gateway);
+        return;
+      }
+      for (const hop of hops as readonly KernelNextHop[]) gateways.add(hop.gateway);
+    };
+    for (const entry of this.#slots.values()) {
+      if (isSettled(entry)) addHops(entry);
+      else {
+        addHops(entry.desired);
+        addHops(entry.installed);
+      }
+    }
+    const removed = this.#objects.prune(gateways, ids);
+    if (removed > 0) this.#log.info({ removed }, 'kernel sync: unused nexthop objects removed');
   }
 
   /**
@@ -431,7 +467,8 @@ export class KernelSync {
           this.#settleSlot(slot);
           continue;
         }
-        ops.push({ op: 'replace', route: toRouteSpec(slot.family, slot.dst, desired, this.#place) });
+        const nhid = this.#objects?.idFor(slot.family, desired);
+        ops.push({ op: 'replace', route: toRouteSpec(slot.family, slot.dst, desired, this.#place, nhid) });
         targets.push(slot);
         sent.push(desired);
       } else if (installed === undefined) {
@@ -453,8 +490,19 @@ export class KernelSync {
     return { ops, targets, sent };
   }
 
+  /**
+   * Routes refused while naming a nexthop object: if the kernel deleted objects (it does with
+   * their interface), they are forgotten and those routes retried, creating them anew.
+   */
+  #retryWithoutGoneObjects(named: ReadonlyMap<Slot, number>): void {
+    if (!this.#objects!.forgetGone(new Set(named.values()))) return;
+    for (const slot of named.keys()) this.#enqueue(slot);
+    this.#schedule(this.#flushDelayMs);
+  }
+
   #readKernel(): void {
     for (const slot of this.#allSlots()) slot.installed = undefined;
+    this.#objects?.load();
     this.#strays = [];
     for (const family of [4, 6] as IpFamily[]) {
       const filter = { family, protocol: this.#place.protocol, table: this.#place.table };
@@ -493,6 +541,8 @@ export class KernelSync {
     const refused: (NetlinkError | undefined)[] = [];
     for (const f of result.failed) refused[f.index] = f.error;
     const failed: { dst: string; error: NetlinkError }[] = [];
+    /** Refused routes that named a nexthop object, and its id. */
+    let namedObjects: Map<Slot, number> | undefined;
     let replaced = 0;
     let deleted = 0;
     for (let i = 0; i < ops.length; i++) {
@@ -517,6 +567,10 @@ export class KernelSync {
         // The kernel keeps the previous route on a refused replace; our model stays as it was.
         slot!.failed = error;
         failed.push({ dst: op.route.dst, error });
+        if (op.route.nhid !== undefined) {
+          namedObjects ??= new Map();
+          namedObjects.set(slot!, op.route.nhid);
+        }
         continue;
       }
       slot!.failed = undefined;
@@ -524,6 +578,7 @@ export class KernelSync {
       this.#settleSlot(slot!);
       replaced++;
     }
+    if (namedObjects !== undefined) this.#retryWithoutGoneObjects(namedObjects);
     if (failed.length > 0) {
       this.#log.warn(
         { failed: failed.length, first: failed[0]!.error.message },

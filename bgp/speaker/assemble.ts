@@ -75,7 +75,7 @@ export async function runSpeaker(
       config,
       rib,
       createSession: peerLinkFactory(rib, listener, opts),
-      ...(routes !== undefined && { routes }),
+      ...(routes !== undefined && { routes, nextHops: routes }),
       ...(opts.logger !== undefined && { logger: opts.logger }),
     });
     return {

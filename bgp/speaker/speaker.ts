@@ -3,7 +3,7 @@
 import type { Logger } from '../../src/log.js';
 import { silentLogger } from '../../src/log.js';
 import type { PeerConfig, SpeakerConfig } from '../config/index.js';
-import { KernelSync, type RouteTable } from '../kernel/index.js';
+import { KernelSync, type NextHopTable, type RouteTable } from '../kernel/index.js';
 import { fromConfigPolicies } from '../policy/index.js';
 import { diffPeers, localRoutesOf } from './announcements.js';
 import { ControlServer } from './control.js';
@@ -18,6 +18,8 @@ export interface BgpSpeakerOptions {
   readonly createSession: SessionFactory;
   /** Where kernel sync installs routes (a RouteNetlink); required when config.kernel.enabled. */
   readonly routes?: RouteTable;
+  /** Nexthop objects for kernel sync (the same RouteNetlink); absent: routes name their gateways. */
+  readonly nextHops?: NextHopTable;
   readonly logger?: Logger;
 }
 
@@ -52,6 +54,7 @@ export class BgpSpeaker {
         throw new TypeError('kernel sync is enabled but no route table was given');
       this.#kernel = new KernelSync({
         routes: opts.routes,
+        ...(opts.nextHops !== undefined && { nextHops: opts.nextHops }),
         table: opts.config.kernel.table,
         metric: opts.config.kernel.metric,
         logger: this.#log,

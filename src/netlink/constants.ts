@@ -63,6 +63,14 @@ export const RTM_GETADDR = 22;
 export const RTM_NEWROUTE = 24;
 export const RTM_DELROUTE = 25;
 export const RTM_GETROUTE = 26;
+export const RTM_NEWNEXTHOP = 104;
+export const RTM_DELNEXTHOP = 105;
+export const RTM_GETNEXTHOP = 106;
+/** struct nhmsg: family, scope, protocol, reserved, flags (u32). */
+export const NHMSG_LEN = 8;
+export const NHA_ID = 1;
+export const NHA_OIF = 5;
+export const NHA_GATEWAY = 6;
 
 // Fixed-header sizes.
 export const IFINFOMSG_LEN = 16;
@@ -101,6 +109,8 @@ export const RTA_PRIORITY = 6;
 export const RTA_PREFSRC = 7;
 export const RTA_MULTIPATH = 9;
 export const RTA_TABLE = 15;
+/** A route's nexthop object (kernel 5.3+), instead of gateway/oif/multipath. */
+export const RTA_NH_ID = 30;
 export const RTNH_F_ONLINK = 4;
 /** rtm_flags bit on cached/cloned (not FIB) routes that IPv6 dumps can include. */
 export const RTM_F_CLONED = 0x200;

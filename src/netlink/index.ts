@@ -21,6 +21,7 @@ export {
   withNetns,
   writeSysctl,
 } from './netns.js';
+export type { NextHopObjectInfo, NextHopObjectSpec } from './nexthop-messages.js';
 export {
   type RouteBatchOp,
   type RouteBatchOutcome,

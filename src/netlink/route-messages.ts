@@ -35,6 +35,7 @@ import {
   RTA_GATEWAY,
   RTA_HDRLEN,
   RTA_MULTIPATH,
+  RTA_NH_ID,
   RTA_OIF,
   RTA_PREFSRC,
   RTA_PRIORITY,
@@ -103,6 +104,8 @@ export interface RouteSpec {
   /** Gateway is on-link even if no address covers it (RTNH_F_ONLINK). */
   readonly onlink?: boolean;
   readonly multipath?: readonly NextHopSpec[];
+  /** A nexthop object (RTA_NH_ID) instead of gateway, oif and multipath. */
+  readonly nhid?: number;
 }
 
 /** A route as the kernel reports it: the always-present fields are filled in. */
@@ -173,6 +176,7 @@ interface RouteWire {
   readonly prefsrc: Uint8Array | undefined;
   /** The encoded RTA_MULTIPATH value. */
   readonly multipath: Buffer | undefined;
+  readonly nhid: number | undefined;
 }
 
 function optionalAttrLength(value: Uint8Array | number | undefined): number {
@@ -205,7 +209,8 @@ class RouteRequest implements NetlinkRequest {
       optionalAttrLength(wire.oif) +
       optionalAttrLength(wire.metric) +
       optionalAttrLength(wire.prefsrc) +
-      optionalAttrLength(wire.multipath);
+      optionalAttrLength(wire.multipath) +
+      optionalAttrLength(wire.nhid);
   }
 
   /** Built only if the kernel refuses the route. */
@@ -224,7 +229,8 @@ class RouteRequest implements NetlinkRequest {
     if (w.oif !== undefined) at = writeAttrU32(buf, at, RTA_OIF, w.oif);
     if (w.metric !== undefined) at = writeAttrU32(buf, at, RTA_PRIORITY, w.metric);
     if (w.prefsrc !== undefined) at = writeAttrBytes(buf, at, RTA_PREFSRC, w.prefsrc);
-    if (w.multipath !== undefined) writeAttrBytes(buf, at, RTA_MULTIPATH, w.multipath);
+    if (w.multipath !== undefined) at = writeAttrBytes(buf, at, RTA_MULTIPATH, w.multipath);
+    if (w.nhid !== undefined) writeAttrU32(buf, at, RTA_NH_ID, w.nhid);
   }
 }
 
@@ -276,7 +282,13 @@ export function routeRequest(op: RouteOp, spec: RouteSpec): NetlinkRequest {
     throw new NetlinkInputError(`invalid route protocol ${protocol} (0..255)`);
   }
   const multipath = spec.multipath ?? [];
-  const hasNextHop = spec.gateway !== undefined || multipath.length > 0;
+  if (spec.nhid !== undefined) {
+    checkU32(spec.nhid, 'nexthop id', 1);
+    if (spec.gateway !== undefined || spec.oif !== undefined || spec.multipath !== undefined) {
+      throw new NetlinkInputError(`route ${spec.dst}: give either nhid or gateway/oif/multipath, not both`);
+    }
+  }
+  const hasNextHop = spec.gateway !== undefined || multipath.length > 0 || spec.nhid !== undefined;
   if (typeValue >= RTN_BLACKHOLE && typeValue <= RTN_PROHIBIT && (hasNextHop || spec.oif !== undefined)) {
     throw new NetlinkInputError(`route ${spec.dst}: a ${spec.type} route takes no gateway or interface`);
   }
@@ -311,6 +323,7 @@ export function routeRequest(op: RouteOp, spec: RouteSpec): NetlinkRequest {
     metric: spec.metric,
     prefsrc: spec.src === undefined ? undefined : parseIp(spec.src, spec.family).bytes,
     multipath: multipath.length > 0 ? encodeMultipath(spec, multipath, onlink) : undefined,
+    nhid: spec.nhid,
   };
   const flags =
     op === 'add' ? NLM_F_CREATE | NLM_F_EXCL : op === 'replace' ? NLM_F_CREATE | NLM_F_REPLACE : 0;
@@ -372,7 +385,8 @@ function sameButDestination(a: RouteSpec, b: RouteSpec): boolean {
     a.metric === b.metric &&
     a.src === b.src &&
     a.onlink === b.onlink &&
-    a.multipath === b.multipath
+    a.multipath === b.multipath &&
+    a.nhid === b.nhid
   );
 }
 
@@ -386,6 +400,28 @@ function writeIPv4Destination(buf: Buffer, at: number, scanned: number): void {
   const address = (scanned - length) / 64;
   buf[at + DST_LEN_AT] = length;
   buf.writeUInt32BE(address, at + IPV4_DST_AT);
+}
+
+/** RTM_GETROUTE for one address: the kernel answers with the route it would use (`ip route get`). */
+export function lookupRouteRequest(family: IpFamily, address: string): NetlinkRequest {
+  let bytes: Uint8Array;
+  try {
+    bytes = parseIp(address, family).bytes;
+  } catch {
+    throw new NetlinkInputError(`"${address}" is not an IPv${family} address`);
+  }
+  const body = encodeRtMsg({
+    family: familyValue(family),
+    dstLen: bytes.length * 8,
+    srcLen: 0,
+    tos: 0,
+    table: 0,
+    protocol: 0,
+    scope: 0,
+    type: 0,
+    flags: 0,
+  });
+  return makeRequest(RTM_GETROUTE, 0, body, [attrBytes(RTA_DST, bytes)], `route to ${address}`);
 }
 
 export function dumpRoutesRequest(family: IpFamily): NetlinkRequest {
@@ -454,6 +490,9 @@ export function decodeRoute(msg: NlMessage): RouteInfo {
         break;
       case RTA_OIF:
         route.oif = u32(at, length, 'RTA_OIF');
+        break;
+      case RTA_NH_ID:
+        route.nhid = u32(at, length, 'RTA_NH_ID');
         break;
       case RTA_PRIORITY:
         route.metric = u32(at, length, 'RTA_PRIORITY');

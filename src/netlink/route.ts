@@ -16,6 +16,7 @@ import {
   RTM_F_CLONED,
   RTM_NEWADDR,
   RTM_NEWLINK,
+  RTM_NEWNEXTHOP,
   RTM_NEWROUTE,
 } from './constants.js';
 import { NetlinkError, NetlinkInputError, NetlinkProtocolError } from './errors.js';
@@ -33,9 +34,18 @@ import {
 } from './link-messages.js';
 import { openNetns } from './netns.js';
 import {
+  decodeNextHop,
+  deleteNextHopRequest,
+  dumpNextHopsRequest,
+  type NextHopObjectInfo,
+  type NextHopObjectSpec,
+  newNextHopRequest,
+} from './nexthop-messages.js';
+import {
   decodeRoute,
   dumpRoutesRequest,
   encodeRouteBatch,
+  lookupRouteRequest,
   type RouteBatchOp,
   type RouteInfo,
   type RouteSpec,
@@ -191,6 +201,34 @@ export class RouteNetlink {
   /** NetlinkError ESRCH when no route matches. */
   deleteRoute(spec: RouteSpec): void {
     this.#socket.request(routeRequest('delete', spec));
+  }
+
+  /** The route the kernel would use to reach `address` (`ip route get`); NetlinkError when none. */
+  lookupRoute(family: IpFamily, address: string): RouteInfo {
+    const reply = this.#socket
+      .query(lookupRouteRequest(family, address))
+      .find((m) => m.type === RTM_NEWROUTE);
+    if (reply === undefined) throw new NetlinkProtocolError(`no answer for the route to ${address}`);
+    return decodeRoute(reply);
+  }
+
+  // ---- nexthop objects (Linux 5.3+) ----------------------------------------------------
+
+  /** NetlinkError EEXIST when the id is taken; EINVAL/EOPNOTSUPP on kernels without them. */
+  addNextHop(spec: NextHopObjectSpec): void {
+    this.#socket.request(newNextHopRequest(spec));
+  }
+
+  /** Deletes the object and every route naming it; NetlinkError ENOENT when absent. */
+  deleteNextHop(id: number): void {
+    this.#socket.request(deleteNextHopRequest(id));
+  }
+
+  listNextHops(): NextHopObjectInfo[] {
+    return this.#socket
+      .dump(dumpNextHopsRequest())
+      .filter((m) => m.type === RTM_NEWNEXTHOP)
+      .map(decodeNextHop);
   }
 
   listRoutes(filter: RouteFilter): RouteInfo[] {

@@ -20,8 +20,10 @@ import {
   NLM_F_CREATE,
   NLM_F_EXCL,
   NLM_F_REPLACE,
+  RTM_DELNEXTHOP,
   RTM_DELROUTE,
   RTM_NEWLINK,
+  RTM_NEWNEXTHOP,
   RTM_NEWROUTE,
   TRELLIS_RT_PROTO,
   VETH_INFO_PEER,
@@ -34,6 +36,11 @@ import {
   parseMac,
   setLinkRequest,
 } from '../../src/netlink/link-messages.js';
+import {
+  decodeNextHop,
+  deleteNextHopRequest,
+  newNextHopRequest,
+} from '../../src/netlink/nexthop-messages.js';
 import {
   decodeRoute,
   encodeRouteBatch,
@@ -102,6 +109,10 @@ const routeArb: fc.Arbitrary<RouteSpec> = familyArb.chain((family) => {
       { requiredKeys: ['family', 'dst', 'type', 'multipath'] },
     ),
     fc.record(
+      { ...common, type: fc.constant('unicast' as const), nhid: fc.integer({ min: 1, max: 0xffffffff }) },
+      { requiredKeys: ['family', 'dst', 'type', 'nhid'] },
+    ),
+    fc.record(
       { ...common, type: fc.constantFrom('blackhole' as const, 'unreachable' as const) },
       { requiredKeys: ['family', 'dst', 'type'] },
     ),
@@ -110,7 +121,7 @@ const routeArb: fc.Arbitrary<RouteSpec> = familyArb.chain((family) => {
 
 /** What the kernel would report for a spec added with defaults filled in. */
 function expectedInfo(spec: RouteSpec): RouteInfo {
-  const hasNextHop = spec.gateway !== undefined || spec.multipath !== undefined;
+  const hasNextHop = spec.gateway !== undefined || spec.multipath !== undefined || spec.nhid !== undefined;
   const defaultScope = spec.type === 'unicast' && !hasNextHop ? 'link' : 'universe';
   return {
     ...spec,
@@ -340,12 +351,64 @@ describe('netlink/messages', () => {
       ['table 0', { family: 4, dst: '10.0.0.0/24', table: 0, oif: 1 }],
       ['negative metric', { family: 4, dst: '10.0.0.0/24', metric: -1, oif: 1 }],
       ['oif 0', { family: 4, dst: '10.0.0.0/24', oif: 0 }],
+      ['nhid with a gateway', { family: 4, dst: '10.0.0.0/24', nhid: 7, gateway: '10.1.1.1' }],
+      ['nhid 0', { family: 4, dst: '10.0.0.0/24', nhid: 0 }],
+      ['blackhole with an nhid', { family: 4, dst: '10.0.0.0/24', type: 'blackhole', nhid: 7 }],
       ['unknown type', { family: 4, dst: '10.0.0.0/24', type: 'bogus' as RouteSpec['type'] }],
       ['unknown scope', { family: 4, dst: '10.0.0.0/24', oif: 1, scope: 'bogus' as RouteSpec['scope'] }],
     ];
     for (const [name, spec] of invalid) {
       it(`refuses ${name} with NetlinkInputError`, () => {
         assert.throws(() => routeRequest('replace', spec), NetlinkInputError);
+      });
+    }
+  });
+
+  describe('nexthop objects', () => {
+    it('round-trips any object through decodeNextHop, with our protocol by default', () => {
+      const objectArb = familyArb.chain((family) =>
+        fc.record({
+          id: fc.integer({ min: 1, max: 0xffffffff }),
+          family: fc.constant(family),
+          gateway: (family === 4 ? v4Bytes : v6Bytes).map(formatIp),
+          oif: fc.integer({ min: 1, max: 0x7fffffff }),
+          protocol: fc.option(fc.integer({ min: 0, max: 255 }), { nil: undefined }),
+        }),
+      );
+      fc.assert(
+        fc.property(objectArb, ({ protocol, ...spec }) => {
+          const req = newNextHopRequest(protocol === undefined ? spec : { ...spec, protocol });
+          const msg = wire(req);
+          assert.equal(msg.type, RTM_NEWNEXTHOP);
+          assert.equal(req.flags, NLM_F_CREATE | NLM_F_EXCL);
+          assert.deepEqual(decodeNextHop(msg), { ...spec, protocol: protocol ?? TRELLIS_RT_PROTO });
+        }),
+        { numRuns: 300 },
+      );
+    });
+
+    it('deletes by id alone', () => {
+      const msg = wire(deleteNextHopRequest(77));
+      assert.equal(msg.type, RTM_DELNEXTHOP);
+      assert.deepEqual(decodeNextHop(msg), { id: 77, family: undefined, protocol: 0 });
+    });
+
+    const invalid: [string, () => unknown][] = [
+      ['id 0', () => newNextHopRequest({ id: 0, family: 4, gateway: '10.0.0.1', oif: 1 })],
+      ['id 2^32', () => deleteNextHopRequest(2 ** 32)],
+      ['oif 0', () => newNextHopRequest({ id: 1, family: 4, gateway: '10.0.0.1', oif: 0 })],
+      [
+        'gateway of the other family',
+        () => newNextHopRequest({ id: 1, family: 4, gateway: 'fd00::1', oif: 1 }),
+      ],
+      [
+        'protocol 256',
+        () => newNextHopRequest({ id: 1, family: 4, gateway: '10.0.0.1', oif: 1, protocol: 256 }),
+      ],
+    ];
+    for (const [name, build] of invalid) {
+      it(`refuses ${name} with NetlinkInputError`, () => {
+        assert.throws(build, NetlinkInputError);
       });
     }
   });
