@@ -79,9 +79,14 @@ describe('bgp routes interop (root)', function () {
       );
     }
     await waitFor('all three in our kernel', 10_000, async () => {
-      const text = await ourKernel();
-      return DAEMONS.every((n) => text.includes(`${THEIRS[n]} via ${lab.peer(n).address}`))
-        ? text
+      // JSON: `ip route` prints a route over a nexthop object as "X nhid N via Y dev Z".
+      const routes = JSON.parse(
+        (await lab.lab.exec('us', 'ip', ['-j', '-4', 'route', 'show', 'proto', '46'])).stdout,
+      ) as { dst: string; gateway?: string }[];
+      return DAEMONS.every((n) =>
+        routes.some((r) => r.dst === THEIRS[n] && r.gateway === lab.peer(n).address),
+      )
+        ? routes
         : undefined;
     });
     for (const name of DAEMONS) {
