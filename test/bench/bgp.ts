@@ -15,7 +15,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { isRoot } from '../../src/lab/index.js';
-import { RouteNetlink } from '../../src/netlink/index.js';
+import { type RouteBatchOp, RouteNetlink } from '../../src/netlink/index.js';
 import {
   BgpBenchLab,
   benchPrefixes,
@@ -37,6 +37,8 @@ const run = promisify(execFile);
 const ROUTES = 100_000;
 const FRR_POLL_MS = 50;
 const FIB_POLL_MS = 20;
+/** The kernel floor's nexthop object (in the floor's own namespace). */
+const FLOOR_NEXTHOP_ID = 100;
 const CONVERGE_TIMEOUT_MS = 120_000;
 /** 99% of ROUTES: see LearnRun.mostMs. */
 const MOST_ROUTES = ROUTES * 0.99;
@@ -81,6 +83,7 @@ interface Round {
   readonly learn: Readonly<Record<Learner, LearnRun>>;
   readonly ipBatchMs: number;
   readonly netlinkMs: number;
+  readonly netlinkObjectMs: number;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -268,32 +271,46 @@ async function measureLearn(
 /**
  * The kernel's share: the table added into 'ipb' (nothing but its link) by `ip -batch`, the way
  * a speaker shelling out would, and by one RouteNetlink.applyRouteBatch, the floor for any
- * speaker that talks netlink itself.
+ * speaker that talks netlink itself: with each route naming its gateway, and naming one
+ * nexthop object (what our kernel sync does for a connected gateway).
  */
 async function measureKernelFloors(
   bench: BgpBenchLab,
   prefixes: readonly string[],
-): Promise<{ ipBatchMs: number; netlinkMs: number }> {
+): Promise<{ ipBatchMs: number; netlinkMs: number; netlinkObjectMs: number }> {
   const gateway = LINKS.ipBatch.near;
   const file = join(bench.dir, 'routes.batch');
   writeFileSync(file, prefixes.map((p) => `route add ${p} via ${gateway} proto 46 metric 20\n`).join(''));
   const ns = bench.lab.nsName(LINKS.ipBatch.ns);
   const flush = () => run('ip', ['-n', ns, 'route', 'flush', 'proto', '46']);
-  let start = performance.now();
+  const start = performance.now();
   await run('ip', ['-n', ns, '-batch', file]);
   const ipBatchMs = performance.now() - start;
   await flush();
   const routes = RouteNetlink.open({ netnsPath: `/run/netns/${ns}` });
   try {
-    const ops = prefixes.map((dst) => ({
-      op: 'replace' as const,
-      route: { family: 4 as const, dst, gateway, protocol: 46, metric: 20 },
-    }));
-    start = performance.now();
-    const result = routes.applyRouteBatch(ops);
-    const netlinkMs = performance.now() - start;
-    if (result.failed.length > 0) throw new Error(`kernel refused ${result.failed.length} routes`);
-    return { ipBatchMs, netlinkMs };
+    const timed = (ops: RouteBatchOp[]): number => {
+      const at = performance.now();
+      const result = routes.applyRouteBatch(ops);
+      const took = performance.now() - at;
+      if (result.failed.length > 0) throw new Error(`kernel refused ${result.failed.length} routes`);
+      return took;
+    };
+    const place = { family: 4 as const, protocol: 46, metric: 20 };
+    const netlinkMs = timed(prefixes.map((dst) => ({ op: 'replace', route: { ...place, dst, gateway } })));
+    await flush();
+    const oif = routes.lookupRoute(4, gateway).oif;
+    if (oif === undefined) throw new Error(`no interface for ${gateway}`);
+    routes.addNextHop({ id: FLOOR_NEXTHOP_ID, family: 4, gateway, oif, protocol: 46 });
+    try {
+      const nhid = FLOOR_NEXTHOP_ID;
+      const netlinkObjectMs = timed(
+        prefixes.map((dst) => ({ op: 'replace', route: { ...place, dst, nhid } })),
+      );
+      return { ipBatchMs, netlinkMs, netlinkObjectMs };
+    } finally {
+      routes.deleteNextHop(FLOOR_NEXTHOP_ID); // and the routes naming it
+    }
   } finally {
     routes.close();
     await flush();
@@ -408,6 +425,7 @@ export function bgpTable(rounds: readonly Round[]): BenchTable {
         bird: (r) => r.learn.bird.mostMs - r.learn.bird.connectedMs,
       }),
       row('  kernel floor: one netlink batch (ms)', ms, { ipBatch: (r) => r.netlinkMs }),
+      row('    same, routes naming a nexthop object (ms)', ms, { ipBatch: (r) => r.netlinkObjectMs }),
       row('  learner CPU in that time (ms)', ms, {
         trellis: (r) => r.learn.trellis.cpuMs,
         bird: (r) => r.learn.bird.cpuMs,
@@ -429,9 +447,10 @@ export function bgpTable(rounds: readonly Round[]): BenchTable {
       'send: the sender waits passively holding the table; FRR 8.4 bgpd -Z (no zebra, no kernel)',
       `  enables its neighbour and dials; its summary json is polled every >= ${FRR_POLL_MS} ms.`,
       'learn: BIRD 2 (static table) starts and dials at once; the learner is Trellis (kernel sync,',
-      `  proto 46) or BIRD (kernel protocol, export all); FIB prefixes polled every ${FIB_POLL_MS} ms`,
-      '  from /proc/PID/net/fib_triestat. Kernel only: the same routes into a namespace holding',
-      '  none, by ip -batch and (floor row) by one RouteNetlink.applyRouteBatch.',
+      '  proto 46, nexthop objects) or BIRD (kernel protocol, export all); FIB prefixes polled',
+      `  every ${FIB_POLL_MS} ms from /proc/PID/net/fib_triestat. Kernel only: the same routes into`,
+      '  a namespace holding none, by ip -batch and (floor rows) by one RouteNetlink.applyRouteBatch,',
+      '  the routes naming their gateway, then one nexthop object (as Trellis kernel sync does).',
       'CPU: utime+stime from /proc/PID/stat (10 ms ticks); on a shared VM it moves far less than',
       '  wall time. GoBGP sender start includes `gobgp mrt inject` of the table.',
       'Target (issue #4): Trellis within 1.5x of BIRD and ahead of GoBGP.',
