@@ -410,24 +410,15 @@ export function lookupRouteRequest(family: IpFamily, address: string): NetlinkRe
   } catch {
     throw new NetlinkInputError(`"${address}" is not an IPv${family} address`);
   }
-  const body = encodeRtMsg({
-    family: familyValue(family),
-    dstLen: bytes.length * 8,
-    srcLen: 0,
-    tos: 0,
-    table: 0,
-    protocol: 0,
-    scope: 0,
-    type: 0,
-    flags: 0,
-  });
+  const body = getRouteHeader(family, bytes.length * 8);
   return makeRequest(RTM_GETROUTE, 0, body, [attrBytes(RTA_DST, bytes)], `route to ${address}`);
 }
 
-export function dumpRoutesRequest(family: IpFamily): NetlinkRequest {
-  const body = encodeRtMsg({
+/** The rtmsg of an RTM_GETROUTE: only the family and the length of a looked-up address. */
+function getRouteHeader(family: IpFamily, dstLen: number): Buffer {
+  return encodeRtMsg({
     family: familyValue(family),
-    dstLen: 0,
+    dstLen,
     srcLen: 0,
     tos: 0,
     table: 0,
@@ -436,6 +427,10 @@ export function dumpRoutesRequest(family: IpFamily): NetlinkRequest {
     type: 0,
     flags: 0,
   });
+}
+
+export function dumpRoutesRequest(family: IpFamily): NetlinkRequest {
+  const body = getRouteHeader(family, 0);
   return makeRequest(RTM_GETROUTE, 0, body, [], `IPv${family} routes`);
 }
 

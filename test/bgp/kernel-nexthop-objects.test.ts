@@ -5,7 +5,15 @@
 import assert from 'node:assert/strict';
 import { type KernelRoute, KernelSync, TRELLIS_BGP_RT_PROTO } from '../../bgp/kernel/index.js';
 import { RouteNetlink } from '../../src/netlink/index.js';
-import { ip, ipJson, requireRoot, TestNamespaces, type TestNs } from '../netlink/fixture.js';
+import {
+  addUplink,
+  ip,
+  ipJson,
+  requireRoot,
+  routesByDst,
+  TestNamespaces,
+  type TestNs,
+} from '../netlink/fixture.js';
 
 interface IpRoute {
   dst: string;
@@ -39,17 +47,7 @@ describe('bgp/kernel KernelSync with nexthop objects (root, kernel)', function (
   const syncs: KernelSync[] = [];
 
   const ourRoutes = (family: 4 | 6 = 4): Map<string, IpRoute> =>
-    new Map(
-      ipJson<IpRoute[]>([
-        '-n',
-        ns.name,
-        `-${family}`,
-        'route',
-        'show',
-        'proto',
-        String(TRELLIS_BGP_RT_PROTO),
-      ]).map((r) => [r.dst.includes('/') ? r.dst : `${r.dst}/${family === 4 ? 32 : 128}`, r]),
-    );
+    routesByDst<IpRoute>(ns, family, TRELLIS_BGP_RT_PROTO);
   const nextHops = (): IpNextHop[] => ipJson<IpNextHop[]>(['-n', ns.name, 'nexthop', 'show']);
   const ourNextHops = (): IpNextHop[] =>
     nextHops().filter((n) => n.protocol === String(TRELLIS_BGP_RT_PROTO));
@@ -65,11 +63,7 @@ describe('bgp/kernel KernelSync with nexthop objects (root, kernel)', function (
 
   beforeEach(() => {
     ns = namespaces.add('bgpnh');
-    ip(['-n', ns.name, 'link', 'add', 'up0', 'type', 'veth', 'peer', 'name', 'up1']);
-    ip(['-n', ns.name, 'link', 'set', 'up0', 'up']);
-    ip(['-n', ns.name, 'link', 'set', 'up1', 'up']);
-    ip(['-n', ns.name, 'addr', 'add', '192.0.2.1/24', 'dev', 'up0']);
-    ip(['-n', ns.name, 'addr', 'add', '2001:db8:1::1/64', 'dev', 'up0', 'nodad']);
+    addUplink(ns);
     nl = RouteNetlink.open({ netnsPath: ns.path });
   });
 

@@ -5,7 +5,15 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { type KernelRoute, KernelSync, TRELLIS_BGP_RT_PROTO } from '../../bgp/kernel/index.js';
 import { RouteNetlink } from '../../src/netlink/index.js';
-import { ip, ipJson, requireRoot, TestNamespaces, type TestNs } from '../netlink/fixture.js';
+import {
+  addUplink,
+  ip,
+  ipJson,
+  requireRoot,
+  routesByDst,
+  TestNamespaces,
+  type TestNs,
+} from '../netlink/fixture.js';
 
 interface IpRoute {
   dst: string;
@@ -17,18 +25,8 @@ interface IpRoute {
 }
 
 /** Our routes as `ip` (an independent reader) sees them, by dst. */
-function bgpRoutes(ns: TestNs, family: 4 | 6): Map<string, IpRoute> {
-  const routes = ipJson<IpRoute[]>([
-    '-n',
-    ns.name,
-    `-${family}`,
-    'route',
-    'show',
-    'proto',
-    String(TRELLIS_BGP_RT_PROTO),
-  ]);
-  return new Map(routes.map((r) => [r.dst.includes('/') ? r.dst : `${r.dst}/${family === 4 ? 32 : 128}`, r]));
-}
+const bgpRoutes = (ns: TestNs, family: 4 | 6): Map<string, IpRoute> =>
+  routesByDst<IpRoute>(ns, family, TRELLIS_BGP_RT_PROTO);
 
 const via = (family: 4 | 6, dst: string, ...hops: (string | [string, number])[]): KernelRoute => ({
   family,
@@ -50,12 +48,7 @@ describe('bgp/kernel KernelSync (root, kernel)', function () {
 
   beforeEach(() => {
     ns = namespaces.add('bgpk');
-    // A veth pair inside the namespace gives on-link subnets for the gateways.
-    ip(['-n', ns.name, 'link', 'add', 'up0', 'type', 'veth', 'peer', 'name', 'up1']);
-    ip(['-n', ns.name, 'link', 'set', 'up0', 'up']);
-    ip(['-n', ns.name, 'link', 'set', 'up1', 'up']);
-    ip(['-n', ns.name, 'addr', 'add', '192.0.2.1/24', 'dev', 'up0']);
-    ip(['-n', ns.name, 'addr', 'add', '2001:db8:1::1/64', 'dev', 'up0', 'nodad']);
+    addUplink(ns);
     ifindex = ipJson<{ ifindex: number }[]>(['-n', ns.name, 'link', 'show', 'up0'])[0]!.ifindex;
     nl = RouteNetlink.open({ netnsPath: ns.path });
     sync = new KernelSync({ routes: nl });

@@ -19,7 +19,7 @@ import {
   type SpeakerRib,
 } from '../../bgp/speaker/index.js';
 import { RouteNetlink } from '../../src/netlink/index.js';
-import { ip, ipJson, requireRoot, TestNamespaces, type TestNs } from '../netlink/fixture.js';
+import { addUplink, ip, ipJson, requireRoot, TestNamespaces, type TestNs } from '../netlink/fixture.js';
 import { establishedStatus } from './fixtures/speaker-sessions.js';
 
 class ScriptedRib implements SpeakerRib {
@@ -108,9 +108,7 @@ describe('bgp/speaker BgpSpeaker (root, kernel)', function () {
 
   beforeEach(() => {
     ns = namespaces.add('bgpsp');
-    ip(['-n', ns.name, 'link', 'add', 'up0', 'type', 'veth', 'peer', 'name', 'up1']);
-    ip(['-n', ns.name, 'link', 'set', 'up0', 'up']);
-    ip(['-n', ns.name, 'addr', 'add', '192.0.2.1/24', 'dev', 'up0']);
+    addUplink(ns);
     nl = RouteNetlink.open({ netnsPath: ns.path });
     dir = mkdtempSync(join(tmpdir(), 'trellis-bgp-speaker-'));
   });

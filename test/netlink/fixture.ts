@@ -20,6 +20,28 @@ export function requireRoot(ctx: Mocha.Context): void {
   }
 }
 
+/**
+ * A veth pair up0/up1 inside `ns`, up0 holding 192.0.2.1/24 and 2001:db8:1::1/64: on-link subnets
+ * for gateways (192.0.2.x, 2001:db8:1::x) without any peer namespace.
+ */
+export function addUplink(ns: TestNs): void {
+  ip(['-n', ns.name, 'link', 'add', 'up0', 'type', 'veth', 'peer', 'name', 'up1']);
+  ip(['-n', ns.name, 'link', 'set', 'up0', 'up']);
+  ip(['-n', ns.name, 'link', 'set', 'up1', 'up']);
+  ip(['-n', ns.name, 'addr', 'add', '192.0.2.1/24', 'dev', 'up0']);
+  ip(['-n', ns.name, 'addr', 'add', '2001:db8:1::1/64', 'dev', 'up0', 'nodad']);
+}
+
+/** The routes of `protocol` in `ns` as `ip -j` (an independent reader) prints them, by dst with its length. */
+export function routesByDst<T extends { readonly dst: string }>(
+  ns: TestNs,
+  family: 4 | 6,
+  protocol: number,
+): Map<string, T> {
+  const routes = ipJson<T[]>(['-n', ns.name, `-${family}`, 'route', 'show', 'proto', String(protocol)]);
+  return new Map(routes.map((r) => [r.dst.includes('/') ? r.dst : `${r.dst}/${family === 4 ? 32 : 128}`, r]));
+}
+
 export interface TestNs {
   readonly name: string;
   readonly path: string;
