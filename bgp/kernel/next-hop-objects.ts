@@ -34,8 +34,11 @@ export class NextHopObjects {
   readonly #log: Logger;
   /** Our object per gateway. */
   readonly #byGateway = new Map<string, number>();
-  /** Every id of ours in the kernel as far as we know (more than one per gateway after a restart). */
-  readonly #ours = new Set<number>();
+  /**
+   * Every object of ours in the kernel as far as we know, with its gateway (after a restart there
+   * may be more than one per gateway; #byGateway names the one new routes use).
+   */
+  readonly #ours = new Map<number, string | undefined>();
   /** Gateways that get no object until the next load (not directly connected, refused). */
   readonly #inline = new Set<string>();
   #nextId = FIRST_ID;
@@ -67,7 +70,7 @@ export class NextHopObjects {
     }
     for (const o of objects) {
       if (o.protocol !== this.#protocol) continue;
-      this.#ours.add(o.id);
+      this.#ours.set(o.id, o.gateway);
       if (o.id >= this.#nextId && o.id < MAX_ID) this.#nextId = o.id + 1;
       if (o.family === 4 && o.gateway !== undefined && !this.#byGateway.has(o.gateway)) {
         this.#byGateway.set(o.gateway, o.id);
@@ -129,7 +132,7 @@ export class NextHopObjects {
       this.#nextId = id >= MAX_ID ? FIRST_ID : id + 1;
       try {
         this.#table.addNextHop({ id, family: 4, gateway, oif, protocol: this.#protocol });
-        this.#ours.add(id);
+        this.#ours.set(id, gateway);
         return id;
       } catch (err) {
         // Someone else's object: never take it over, try the next id.
@@ -156,8 +159,7 @@ export class NextHopObjects {
     for (const id of ids) {
       if (present.has(id) || !this.#ours.has(id)) continue;
       gone = true;
-      this.#ours.delete(id);
-      for (const [gateway, known] of this.#byGateway) if (known === id) this.#byGateway.delete(gateway);
+      this.#forget(id);
     }
     if (gone) this.#last = undefined;
     return gone;
@@ -170,9 +172,9 @@ export class NextHopObjects {
    */
   prune(gateways: ReadonlySet<string>, ids: ReadonlySet<number>): number {
     let removed = 0;
-    for (const id of [...this.#ours]) {
-      const gateway = [...this.#byGateway].find(([, known]) => known === id)?.[0];
-      if (ids.has(id) || (gateway !== undefined && gateways.has(gateway))) continue;
+    for (const [id, gateway] of [...this.#ours]) {
+      const inUse = gateway !== undefined && this.#byGateway.get(gateway) === id && gateways.has(gateway);
+      if (ids.has(id) || inUse) continue;
       try {
         this.#table.deleteNextHop(id);
       } catch (err) {
@@ -183,11 +185,17 @@ export class NextHopObjects {
           continue;
         }
       }
-      this.#ours.delete(id);
-      if (gateway !== undefined) this.#byGateway.delete(gateway);
+      this.#forget(id);
       removed++;
     }
     if (removed > 0) this.#last = undefined;
     return removed;
+  }
+
+  /** Drops an object of ours from the registry (and as its gateway's object, if it was that). */
+  #forget(id: number): void {
+    const gateway = this.#ours.get(id);
+    this.#ours.delete(id);
+    if (gateway !== undefined && this.#byGateway.get(gateway) === id) this.#byGateway.delete(gateway);
   }
 }

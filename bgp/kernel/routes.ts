@@ -82,6 +82,19 @@ export function toDeleteSpec(
   };
 }
 
+/**
+ * Adds the gateways `route` forwards over and the nexthop object it names (a dumped route) to the
+ * sets: what must not lose its nexthop object while the route is wanted or installed.
+ */
+export function addNamedNextHops(route: InstalledRoute, gateways: Set<string>, ids: Set<number>): void {
+  if (isOwnInstall(route)) {
+    for (const hop of route) gateways.add(hop.gateway);
+    return;
+  }
+  if (route.nhid !== undefined) ids.add(route.nhid);
+  if (route.gateway !== undefined) gateways.add(route.gateway);
+}
+
 function hopKey(gateway: string | undefined, ifindex: number | undefined): string {
   return `${gateway ?? ''}%${ifindex ?? ''}`;
 }

@@ -29,6 +29,7 @@ import {
 import { NextHopObjects, type NextHopTable } from './next-hop-objects.js';
 import { TRELLIS_BGP_RT_PROTO } from './protocol.js';
 import {
+  addNamedNextHops,
   forwardsAs,
   type InstalledRoute,
   type KernelNextHop,
@@ -253,21 +254,11 @@ export class KernelSync {
     if (this.#objects === undefined) return;
     const gateways = new Set<string>();
     const ids = new Set<number>();
-    const addHops = (hops: InstalledRoute | undefined): void => {
-      if (hops === undefined) return;
-      if (!Array.isArray(hops)) {
-        const dumped = hops as RouteSpec;
-        if (dumped.nhid !== undefined) ids.add(dumped.nhid);
-        if (dumped.gateway !== undefined) gateways.add(dumped.gateway);
-        return;
-      }
-      for (const hop of hops as readonly KernelNextHop[]) gateways.add(hop.gateway);
-    };
     for (const entry of this.#slots.values()) {
-      if (isSettled(entry)) addHops(entry);
+      if (isSettled(entry)) addNamedNextHops(entry, gateways, ids);
       else {
-        addHops(entry.desired);
-        addHops(entry.installed);
+        if (entry.desired !== undefined) addNamedNextHops(entry.desired, gateways, ids);
+        if (entry.installed !== undefined) addNamedNextHops(entry.installed, gateways, ids);
       }
     }
     const removed = this.#objects.prune(gateways, ids);
