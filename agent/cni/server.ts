@@ -3,9 +3,10 @@
 // reply. Requests run concurrently; the handler does its own locking (the spec lets runtimes
 // run different containers in parallel).
 import { chmod, lstat, mkdir, unlink } from 'node:fs/promises';
-import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
 import { type Logger, silentLogger } from '../../src/log.js';
+import { socketAccepts } from '../../src/net/unix-socket.js';
 import { resultIssues } from './config-schema.js';
 import { CNI_ERR_DECODING_FAILURE, CNI_ERR_INTERNAL, CNI_ERR_TIMEOUT, CniError } from './errors.js';
 import {
@@ -197,17 +198,7 @@ export class CniServer {
       throw e;
     }
     if (!stat.isSocket()) throw new AgentSocketError(this.socketPath, 'not-a-socket');
-    const listening = await new Promise<boolean>((resolve, reject) => {
-      const probe = createConnection(this.socketPath);
-      probe.once('connect', () => {
-        probe.destroy();
-        resolve(true);
-      });
-      probe.once('error', (e: NodeJS.ErrnoException) => {
-        if (e.code === 'ECONNREFUSED') resolve(false);
-        else reject(e);
-      });
-    });
+    const listening = await socketAccepts(this.socketPath);
     if (listening) throw new AgentSocketError(this.socketPath, 'in-use');
     await unlink(this.socketPath);
     this.log.info({ socket: this.socketPath }, 'removed stale cni socket');

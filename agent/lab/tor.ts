@@ -2,10 +2,11 @@
 // with every node on the fabric segment and installing what it learns in the fabric's kernel.
 // Its sockets, pid files, configs and logs live in a private directory (never /var/run/frr), and
 // both daemons run in the foreground under Lab.spawn, so the lab's teardown stops them.
-import { chownSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chownSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCommand } from '../../src/lab/commands.js';
 import type { Lab, LabProcess } from '../../src/lab/index.js';
+import { socketAccepts } from '../../src/net/unix-socket.js';
 
 export interface TorConfig {
   /** The ToR's AS; nodes peer with it over eBGP from their own AS(es). */
@@ -20,8 +21,8 @@ export interface TorConfig {
 
 const DAEMONS = ['zebra', 'bgpd'] as const;
 type Daemon = (typeof DAEMONS)[number];
-/** The file each daemon creates once it is ready to serve. */
-const READY_FILE: Record<Daemon, string> = { zebra: 'zserv.api', bgpd: 'bgpd.vty' };
+/** The socket each daemon listens on once it is ready to serve. */
+const READY_SOCKET: Record<Daemon, string> = { zebra: 'zserv.api', bgpd: 'bgpd.vty' };
 
 /** zebra.conf and bgpd.conf for `cfg`. */
 export function torConfigFiles(cfg: TorConfig): Record<Daemon, string> {
@@ -170,7 +171,9 @@ export class TorRouter {
   }
 
   async #startDaemon(daemon: Daemon): Promise<void> {
-    const ready = join(this.dir, READY_FILE[daemon]);
+    const ready = join(this.dir, READY_SOCKET[daemon]);
+    // A stopped daemon leaves its socket file behind; the restarted one replaces it.
+    rmSync(ready, { force: true });
     const proc = await this.#lab.spawn(
       this.#ns,
       `/usr/lib/frr/${daemon}`,
@@ -199,9 +202,9 @@ export class TorRouter {
       exited = true;
     });
     const deadline = Date.now() + 10_000;
-    while (!existsSync(ready)) {
+    while (!(await socketAccepts(ready))) {
       if (exited) throw new Error(`${daemon} exited at start; see ${join(this.dir, `${daemon}.out`)}`);
-      if (Date.now() > deadline) throw new Error(`${daemon} did not create ${ready} within 10 s`);
+      if (Date.now() > deadline) throw new Error(`${daemon} did not listen on ${ready} within 10 s`);
       await new Promise((r) => setTimeout(r, 20));
     }
   }

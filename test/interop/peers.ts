@@ -19,6 +19,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Lab, type LabProcess } from '../../src/lab/index.js';
+import { socketAccepts } from '../../src/net/unix-socket.js';
 import { waitFor } from '../wait.js';
 
 export type DaemonKind = 'frr' | 'bird' | 'gobgp' | 'exabgp';
@@ -252,7 +253,9 @@ export class InteropLab {
         '--log',
         `file:${join(p.dir, `${daemon}.log`)}`,
       ]);
-      await waitFor(`${daemon} socket`, 10_000, () => (existsSync(join(p.dir, ready)) ? true : undefined));
+      await waitFor(`${daemon} socket`, 10_000, async () =>
+        (await socketAccepts(join(p.dir, ready))) ? true : undefined,
+      );
     }
   }
 
@@ -298,8 +301,8 @@ export class InteropLab {
       '-P',
       join(p.dir, 'bird.pid'),
     ]);
-    await waitFor('bird control socket', 10_000, () =>
-      existsSync(join(p.dir, 'bird.ctl')) ? true : undefined,
+    await waitFor('bird control socket', 10_000, async () =>
+      (await socketAccepts(join(p.dir, 'bird.ctl'))) ? true : undefined,
     );
   }
 

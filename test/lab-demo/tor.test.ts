@@ -180,6 +180,9 @@ describe('lab ToR (root): pods reach each other across nodes through routes lear
     assert.equal(await ping(a, b.ipv6 ?? ''), false, 'IPv6 reachable without BGP');
 
     await tor.startBgp();
+    // startBgp resolves once bgpd serves its vty, not on the socket file the stopped bgpd left:
+    // vtysh rejects with "bgpd is not running" before that.
+    await tor.sessions();
     await waitForBgp(c(), 30_000);
     await until('proto 46 routes back on every node', 10_000, bgpRoutesEverywhere);
     assert.ok(await ping(a, b.ipv4 ?? ''), 'IPv4 after the ToR came back');

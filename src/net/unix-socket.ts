@@ -1,0 +1,21 @@
+// Whether a Unix stream socket has a listener. A socket file outlives a daemon that was killed,
+// so its existence alone says nothing: only a connection that is accepted does.
+import { createConnection } from 'node:net';
+
+/**
+ * Resolves true when a connection to `path` is accepted (and closes it at once), false when it
+ * is refused or the file is gone; rejects on any other error (permissions, not a socket).
+ */
+export function socketAccepts(path: string): Promise<boolean> {
+  return new Promise<boolean>((resolve, reject) => {
+    const probe = createConnection(path);
+    probe.once('connect', () => {
+      probe.destroy();
+      resolve(true);
+    });
+    probe.once('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'ECONNREFUSED' || e.code === 'ENOENT') resolve(false);
+      else reject(e);
+    });
+  });
+}
