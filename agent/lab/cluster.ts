@@ -4,15 +4,14 @@
 // real trellis-cni binary inside the node's namespace exactly as a container runtime does
 // (CNI_* environment, config on stdin).
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { connect } from 'node:net';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FileDatastore } from '../../src/datastore/file.js';
 import type { Datastore } from '../../src/datastore/types.js';
 import { runCommand } from '../../src/lab/commands.js';
-import { Lab, type LabProcess } from '../../src/lab/index.js';
+import { Lab, type LabProcess, waitForListener } from '../../src/lab/index.js';
 import type { Logger } from '../../src/log.js';
 import { type Allocation, type IPAMBlock, validateResource } from '../../src/resources/index.js';
 import { hostVethName } from '../dataplane/naming.js';
@@ -282,7 +281,11 @@ export class Cluster {
       ],
       { logFile: join(node.dir, 'agent.log') },
     );
-    await waitForSocket(node.socket, node.agent, 15_000, join(node.dir, 'agent.log'));
+    await waitForListener(node.agent, node.socket, {
+      what: `the agent of ${node.name}`,
+      timeoutMs: 15_000,
+      logFile: join(node.dir, 'agent.log'),
+    });
   }
 
   /** SIGTERM: the agent stops cleanly (pods and routes stay in the kernel). */
@@ -514,34 +517,4 @@ export async function mapLimit<T, R>(
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
   return out;
-}
-
-async function waitForSocket(
-  path: string,
-  agent: LabProcess,
-  timeoutMs: number,
-  logPath: string,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let exited = false;
-  void agent.exited.then(() => {
-    exited = true;
-  });
-  for (;;) {
-    const ok = await new Promise<boolean>((res) => {
-      const s = connect(path);
-      s.once('connect', () => {
-        s.destroy();
-        res(true);
-      });
-      s.once('error', () => res(false));
-    });
-    if (ok) return;
-    if (exited) {
-      const tail = readFileSync(logPath, 'utf8').split('\n').slice(-8).join('\n');
-      throw new Error(`agent for ${path} exited before listening:\n${tail}`);
-    }
-    if (Date.now() > deadline) throw new Error(`agent socket ${path} did not come up in ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }

@@ -5,8 +5,7 @@
 import { chownSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCommand } from '../../src/lab/commands.js';
-import type { Lab, LabProcess } from '../../src/lab/index.js';
-import { socketAccepts } from '../../src/net/unix-socket.js';
+import { type Lab, type LabProcess, waitForListener } from '../../src/lab/index.js';
 
 export interface TorConfig {
   /** The ToR's AS; nodes peer with it over eBGP from their own AS(es). */
@@ -197,16 +196,11 @@ export class TorRouter {
       { logFile: join(this.dir, `${daemon}.out`) },
     );
     this.#processes.set(daemon, proc);
-    let exited = false;
-    void proc.exited.then(() => {
-      exited = true;
+    await waitForListener(proc, ready, {
+      what: daemon,
+      timeoutMs: 10_000,
+      logFile: join(this.dir, `${daemon}.out`),
     });
-    const deadline = Date.now() + 10_000;
-    while (!(await socketAccepts(ready))) {
-      if (exited) throw new Error(`${daemon} exited at start; see ${join(this.dir, `${daemon}.out`)}`);
-      if (Date.now() > deadline) throw new Error(`${daemon} did not listen on ${ready} within 10 s`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
   }
 
   /** Stops bgpd: every session closes and zebra removes the routes it had installed. */

@@ -30,6 +30,7 @@ export {
 } from './leftovers.js';
 export { MAX_IFNAME_LENGTH, makeRunPrefix } from './names.js';
 export { isRunning, type ProcessIdentity } from './proc.js';
+export { type ListenerWait, waitForListener } from './ready.js';
 export { type RunRecord, runsOfThisProcess } from './registry.js';
 export { isRoot, requireRoot } from './require-root.js';
 export { DEFAULT_STATE_DIR } from './state.js';

@@ -18,7 +18,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Lab, type LabProcess } from '../../src/lab/index.js';
+import { Lab, type LabProcess, waitForListener } from '../../src/lab/index.js';
 import { socketAccepts } from '../../src/net/unix-socket.js';
 import { waitFor } from '../wait.js';
 
@@ -253,6 +253,7 @@ export class InteropLab {
         '--log',
         `file:${join(p.dir, `${daemon}.log`)}`,
       ]);
+      // -d: the process we spawned exits once it has forked; only the socket tells readiness.
       await waitFor(`${daemon} socket`, 10_000, async () =>
         (await socketAccepts(join(p.dir, ready))) ? true : undefined,
       );
@@ -292,7 +293,7 @@ export class InteropLab {
     ];
     writeFileSync(join(p.dir, 'bird.conf'), `${conf.join('\n')}\n`);
     // -f: in the foreground, so the lab owns (and reaps) it; -s/-P keep the socket and pid file private.
-    await this.#spawn(p, 'bird', 'bird', [
+    const proc = await this.#spawn(p, 'bird', 'bird', [
       '-f',
       '-c',
       join(p.dir, 'bird.conf'),
@@ -301,9 +302,11 @@ export class InteropLab {
       '-P',
       join(p.dir, 'bird.pid'),
     ]);
-    await waitFor('bird control socket', 10_000, async () =>
-      (await socketAccepts(join(p.dir, 'bird.ctl'))) ? true : undefined,
-    );
+    await waitForListener(proc, join(p.dir, 'bird.ctl'), {
+      what: `bird of ${p.name}`,
+      timeoutMs: 10_000,
+      logFile: join(p.dir, 'bird.out'),
+    });
   }
 
   async #startGobgp(p: RunningPeer): Promise<void> {
@@ -416,13 +419,14 @@ export class InteropLab {
     cmd: string,
     args: readonly string[],
     env?: Record<string, string>,
-  ): Promise<void> {
+  ): Promise<LabProcess> {
     const proc = await this.lab.spawn(p.name, cmd, args, {
       logFile: join(p.dir, `${role}.out`),
       ...(env && { env }),
     });
     this.#processes.push(proc);
     if (role !== 'zebra') this.#bgpProcess.set(p.name, proc);
+    return proc;
   }
 
   /** One vtysh command, or several (one `-c` each, e.g. into configure mode). */

@@ -220,7 +220,7 @@ describe('lab ToR (root): a cluster that fails to start', function () {
         tor: DEFAULT_TOR,
         agentArgs: ['--no-such-flag'],
       }),
-      /exited before listening/,
+      /the agent of .* exited with code [1-9][0-9]* before listening on .*; last lines of .*agent\.log/,
     );
     assert.deepEqual(processesUsing(dir), []);
     assert.deepEqual(
