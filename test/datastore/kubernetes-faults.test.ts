@@ -6,8 +6,9 @@ import assert from 'node:assert/strict';
 import { Informer } from '../../src/datastore/kubernetes/index.js';
 import type { Resource, WatchEvent, WatchHandle } from '../../src/datastore/types.js';
 import { ValidationError } from '../../src/resources/index.js';
+import { recordingLogger } from '../util/logger.js';
 import { pod, pool, until } from './helpers.js';
-import { recordingLogger, StandInFixture } from './kubernetes-helpers.js';
+import { StandInFixture } from './kubernetes-helpers.js';
 
 type Counted = Resource<{ n: number }>;
 

@@ -2,12 +2,10 @@
 // none can be installed here; see test/k8s-apiserver/server.ts) and stores connected to it,
 // all closed after each test.
 
-import { pino } from 'pino';
 import {
   KubernetesDatastore,
   type KubernetesDatastoreOptions,
 } from '../../src/datastore/kubernetes/index.js';
-import type { Logger } from '../../src/log.js';
 import { ApiServerStandIn, type StandInOptions } from '../k8s-apiserver/server.js';
 
 export class StandInFixture {
@@ -33,9 +31,4 @@ export class StandInFixture {
     for (const ds of this.stores.splice(0)) await ds.close();
     for (const s of this.servers.splice(0)) await s.close();
   }
-}
-
-/** A real pino logger whose warn-and-above lines are kept, parsed, for assertions. */
-export function recordingLogger(lines: Record<string, unknown>[]): Logger {
-  return pino({ level: 'warn' }, { write: (line: string) => lines.push(JSON.parse(line)) });
 }
