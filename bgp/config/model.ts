@@ -84,7 +84,13 @@ export interface SpeakerConfig {
   readonly peers: readonly PeerConfig[];
   readonly announcements: readonly Announcement[];
   readonly policies: Readonly<Record<string, Policy>>;
-  readonly kernel: { readonly enabled: boolean; readonly table: number; readonly metric: number };
+  readonly kernel: {
+    readonly enabled: boolean;
+    readonly table: number;
+    readonly metric: number;
+    /** Seconds between full re-reads of our kernel routes, repairing what changed; 0: never. */
+    readonly resyncInterval: number;
+  };
   /** Unix socket of the control API; absent: none. */
   readonly controlSocket?: string;
 }

@@ -137,6 +137,8 @@ export const speakerConfigSchema: JsonSchema = {
         enabled: { type: 'boolean', default: true },
         table: { type: 'integer', minimum: 1, maximum: 0xffffffff, default: 254 },
         metric: { type: 'integer', minimum: 0, maximum: 0xffffffff, default: 20 },
+        // BIRD's kernel protocol re-scans every 60 s by default ("scan time") for the same reason.
+        resyncInterval: { type: 'integer', minimum: 0, maximum: 86_400, default: 60 },
       },
     },
     controlSocket: { type: 'string', minLength: 1 },

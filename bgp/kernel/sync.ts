@@ -64,6 +64,12 @@ export interface KernelSyncOptions {
   readonly flushDelayMs?: number;
   /** Flush at once when this many prefixes are pending; default 8192. */
   readonly maxPending?: number;
+  /**
+   * Period of the full resync after `start` (0 or absent: none). It puts back routes the kernel
+   * dropped behind our back (an interface that went down takes its routes along, and nothing
+   * re-adds them while the session over it survives) and retries refused ones.
+   */
+  readonly resyncIntervalMs?: number;
   readonly logger?: Logger;
 }
 
@@ -147,6 +153,7 @@ export class KernelSync {
   readonly #place: KernelPlacement;
   readonly #flushDelayMs: number;
   readonly #maxPending: number;
+  readonly #resyncIntervalMs: number;
   readonly #log: Logger;
   readonly #objects: NextHopObjects | undefined;
   /** By slotKey(dst); a slot with neither side set is dropped at the flush that empties it. */
@@ -156,6 +163,7 @@ export class KernelSync {
   #pending: Slot[] = [];
   #converged = true;
   #timer: NodeJS.Timeout | undefined;
+  #resyncTimer: NodeJS.Timeout | undefined;
   #batches = 0;
   #flight: Flight | undefined;
   /** Inside #settle: a landing batch must not start the next one (the caller flushes itself). */
@@ -171,6 +179,7 @@ export class KernelSync {
     };
     this.#flushDelayMs = opts.flushDelayMs ?? 5;
     this.#maxPending = opts.maxPending ?? 8192;
+    this.#resyncIntervalMs = opts.resyncIntervalMs ?? 0;
     this.#log = opts.logger ?? silentLogger;
     this.#objects =
       opts.nextHops === undefined
@@ -191,6 +200,22 @@ export class KernelSync {
       'kernel sync: read existing BGP routes',
     );
     if (this.#converged) this.#schedule(this.#flushDelayMs);
+    if (this.#resyncIntervalMs > 0 && this.#resyncTimer === undefined) {
+      this.#resyncTimer = setInterval(() => this.#periodicResync(), this.#resyncIntervalMs);
+      this.#resyncTimer.unref();
+    }
+  }
+
+  #periodicResync(): void {
+    try {
+      const { replaced, deleted, failed } = this.resync();
+      if (replaced + deleted > 0) {
+        this.#log.warn({ replaced, deleted, failed: failed.length }, 'kernel sync: resync repaired routes');
+      }
+    } catch (err) {
+      // The next period tries again; a broken netlink socket is the speaker's to report.
+      this.#log.error({ err }, 'kernel sync: periodic resync failed');
+    }
   }
 
   /** Wants `route` in the kernel (replacing what its prefix had). KernelRouteError if malformed. */
@@ -295,6 +320,8 @@ export class KernelSync {
   close(): void {
     this.#closed = true;
     this.#cancelTimer();
+    clearInterval(this.#resyncTimer);
+    this.#resyncTimer = undefined;
     this.#settle();
   }
 

@@ -57,6 +57,7 @@ export class BgpSpeaker {
         ...(opts.nextHops !== undefined && { nextHops: opts.nextHops }),
         table: opts.config.kernel.table,
         metric: opts.config.kernel.metric,
+        resyncIntervalMs: opts.config.kernel.resyncInterval * 1000,
         logger: this.#log,
       });
       this.#kernel.start({ keepStale: gr });

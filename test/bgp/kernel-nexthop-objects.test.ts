@@ -1,7 +1,8 @@
 // KernelSync with nexthop objects (as the speaker runs it), against the real kernel in a
 // namespace of its own: one object per connected IPv4 gateway, named by our routes; gateways
 // that cannot have one, multipath and IPv6 routes naming their gateways; a restart adopting the
-// objects; unused ones pruned at the sweep; foreign ones untouched; a link flap survived.
+// objects; unused ones pruned at the sweep; foreign ones untouched; a link flap survived, also
+// with no change from the RIB (periodic resync).
 import assert from 'node:assert/strict';
 import { type KernelRoute, KernelSync, TRELLIS_BGP_RT_PROTO } from '../../bgp/kernel/index.js';
 import { RouteNetlink } from '../../src/netlink/index.js';
@@ -14,6 +15,7 @@ import {
   TestNamespaces,
   type TestNs,
 } from '../netlink/fixture.js';
+import { waitFor } from '../wait.js';
 
 interface IpRoute {
   dst: string;
@@ -51,8 +53,8 @@ describe('bgp/kernel KernelSync with nexthop objects (root, kernel)', function (
   const nextHops = (): IpNextHop[] => ipJson<IpNextHop[]>(['-n', ns.name, 'nexthop', 'show']);
   const ourNextHops = (): IpNextHop[] =>
     nextHops().filter((n) => n.protocol === String(TRELLIS_BGP_RT_PROTO));
-  const newSync = (): KernelSync => {
-    const sync = new KernelSync({ routes: nl, nextHops: nl });
+  const newSync = (opts: { resyncIntervalMs?: number } = {}): KernelSync => {
+    const sync = new KernelSync({ routes: nl, nextHops: nl, ...opts });
     syncs.push(sync);
     return sync;
   };
@@ -181,6 +183,22 @@ describe('bgp/kernel KernelSync with nexthop objects (root, kernel)', function (
     const objects = ourNextHops();
     assert.equal(objects.length, 1);
     assert.notEqual(objects[0]!.id, before);
+    for (const r of ourRoutes().values()) assert.equal(r.nhid, objects[0]!.id);
+  });
+
+  it('after a link flap the session survived, the periodic resync puts the object and its routes back', async () => {
+    const sync = newSync({ resyncIntervalMs: 50 });
+    sync.start({ keepStale: false });
+    for (const route of hostRoutes(10, '192.0.2.2')) sync.set(route);
+    assert.deepEqual(sync.flush().failed, []);
+
+    ip(['-n', ns.name, 'link', 'set', 'up0', 'down']);
+    assert.equal(ourRoutes().size, 0, 'the kernel deletes the routes with the link');
+    ip(['-n', ns.name, 'link', 'set', 'up0', 'up']);
+    // Nothing changes in the RIB: only the resync can know.
+    await waitFor('routes back', 10_000, () => (ourRoutes().size === 10 ? true : undefined), 20);
+    const objects = ourNextHops();
+    assert.equal(objects.length, 1);
     for (const r of ourRoutes().values()) assert.equal(r.nhid, objects[0]!.id);
   });
 });

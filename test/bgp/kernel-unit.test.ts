@@ -18,6 +18,7 @@ import {
   type RouteFilter,
   type RouteInfo,
 } from '../../src/netlink/index.js';
+import { recordingLogger } from '../util/logger.js';
 
 const ENETUNREACH = 101;
 const ESRCH = 3;
@@ -329,6 +330,68 @@ describe('bgp/kernel KernelSync (in-memory table)', () => {
     sync.set(v4('10.5.0.0/16', '192.0.2.1'));
     sync.close();
     assert.deepEqual([table.inFlight, table.batches.length, table.routes.size], [0, 1, 4]);
+  });
+
+  describe('periodic resync', () => {
+    const lines: Record<string, unknown>[] = [];
+    let periodic: KernelSync;
+    const until = async (what: string, done: () => boolean): Promise<void> => {
+      for (const deadline = Date.now() + 5000; !done(); ) {
+        if (Date.now() > deadline) assert.fail(`not within 5 s: ${what}`);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+    };
+
+    beforeEach(() => {
+      lines.length = 0;
+      periodic = new KernelSync({
+        routes: table,
+        flushDelayMs: 1,
+        resyncIntervalMs: 20,
+        logger: recordingLogger(lines),
+      });
+    });
+    afterEach(() => periodic.close());
+
+    it('puts back a route the kernel dropped and retries a refused one, with no call, and says so', async () => {
+      periodic.start({ keepStale: false });
+      table.unreachable.add('198.51.100.1');
+      periodic.set(v4('10.1.0.0/24', '192.0.2.1'));
+      periodic.set(v4('10.2.0.0/24', '198.51.100.1'));
+      periodic.flush();
+      // An interface going down takes its routes along; a next hop coming on link.
+      table.routes.clear();
+      table.unreachable.clear();
+      await until('both routes installed', () => table.routes.size === 2);
+      assert.deepEqual(periodic.stats().failed, 0);
+      assert.ok(lines.some((l) => l['msg'] === 'kernel sync: resync repaired routes' && l['replaced'] === 2));
+    });
+
+    it('survives a failed dump, and close() stops it', async () => {
+      periodic.start({ keepStale: false });
+      const listRoutes = table.listRoutes.bind(table);
+      let dumps = 0;
+      table.listRoutes = (filter) => {
+        dumps++;
+        if (dumps <= 2) throw new Error('netlink socket gone');
+        return listRoutes(filter);
+      };
+      await until('a dump after the failed one', () => dumps > 3);
+      assert.ok(lines.some((l) => l['msg'] === 'kernel sync: periodic resync failed'));
+      periodic.close();
+      const after = dumps;
+      await new Promise((resolve) => setTimeout(resolve, 80));
+      assert.equal(dumps, after, 'no dump after close()');
+    });
+
+    it('is off unless asked for', async () => {
+      sync.start({ keepStale: false });
+      sync.set(v4('10.1.0.0/24', '192.0.2.1'));
+      sync.flush();
+      table.routes.clear();
+      await new Promise((resolve) => setTimeout(resolve, 80));
+      assert.equal(table.routes.size, 0);
+    });
   });
 
   for (const [name, route, message] of [

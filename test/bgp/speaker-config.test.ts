@@ -28,7 +28,7 @@ describe('bgp/config standalone file', () => {
   it('fills every default', () => {
     const cfg = parseSpeakerConfig(`${MINIMAL}peers:\n  - { address: 192.0.2.2, as: 65002 }\n`, 'x.yaml');
     assert.deepEqual(cfg.listen, { address: '::', port: 179 });
-    assert.deepEqual(cfg.kernel, { enabled: true, table: 254, metric: 20 });
+    assert.deepEqual(cfg.kernel, { enabled: true, table: 254, metric: 20, resyncInterval: 60 });
     assert.equal(cfg.gracefulRestartTime, 120);
     assert.deepEqual(cfg.peers[0], {
       name: '192.0.2.2',
@@ -91,6 +91,12 @@ policies:
     ['missing router id', 'localAs: 1\n', 'routerId', /required/],
     ['bad AS', 'routerId: 192.0.2.1\nlocalAs: 0\n', 'localAs', /between 1 and 4294967295/],
     ['unknown field', `${MINIMAL}peer: []\n`, 'peer', /not a known field/],
+    [
+      'negative resync interval',
+      `${MINIMAL}kernel: { resyncInterval: -1 }\n`,
+      'kernel.resyncInterval',
+      /between 0 and 86400/,
+    ],
     [
       'peer address',
       `${MINIMAL}peers: [{ address: 300.1.1.1, as: 1 }]\n`,
