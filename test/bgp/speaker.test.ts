@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parsePrefix } from '../../bgp/codec/index.js';
 import { type PeerConfig, parseSpeakerConfig, type SpeakerConfig } from '../../bgp/config/index.js';
+import type { RoutePolicy } from '../../bgp/policy/index.js';
 import {
   BgpSpeaker,
   controlRequest,
@@ -24,6 +25,7 @@ import { establishedStatus } from './fixtures/speaker-sessions.js';
 
 class ScriptedRib implements SpeakerRib {
   readonly localRouteSets: (readonly LocalRoute[])[] = [];
+  readonly policySets: ReadonlyMap<string, RoutePolicy>[] = [];
   #listener: ((change: LocRibChange) => void) | undefined;
 
   onChange(listener: (change: LocRibChange) => void): void {
@@ -32,8 +34,8 @@ class ScriptedRib implements SpeakerRib {
   setLocalRoutes(routes: readonly LocalRoute[]): void {
     this.localRouteSets.push(routes);
   }
-  setPolicies(): void {
-    throw new Error('these tests configure no policies');
+  setPolicies(policies: ReadonlyMap<string, RoutePolicy>): void {
+    this.policySets.push(policies);
   }
   routes(prefix?: string): readonly RouteStatus[] {
     return [{ prefix: prefix ?? '0.0.0.0/0', paths: [] }];
@@ -197,6 +199,18 @@ announcements: [{ prefix: 10.8.0.0/24 }]`,
       ['a', 'b', 'c'],
     );
     await assert.rejects(speaker.reconfigure({ ...next, localAs: 65099 }), SpeakerReconfigureError);
+  });
+
+  it('reconfigures: a changed policy body reaches the RIB, unchanged policies do not', async () => {
+    const policy = (action: string) => `policies: { in: { defaultAction: ${action} } }`;
+    const { speaker, rib } = await start(config(policy('accept')));
+    await speaker.reconfigure(config(policy('accept')));
+    assert.equal(rib.policySets.length, 0, 'same policies: nothing re-applied');
+    await speaker.reconfigure(config(policy('reject')));
+    assert.deepEqual(
+      rib.policySets.map((set) => [...set].map(([name, p]) => `${name} ${p.defaultResult}`)),
+      [['in reject']],
+    );
   });
 
   it('after a restart sets the restart bit, keeps old routes until every End-of-RIB, then sweeps', async () => {
