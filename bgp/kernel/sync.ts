@@ -208,6 +208,8 @@ export class KernelSync {
 
   #periodicResync(): void {
     try {
+      // Changes still in their coalescing window go first, so the counts are repairs only.
+      this.flush();
       const { replaced, deleted, failed } = this.resync();
       if (replaced + deleted > 0) {
         this.#log.warn({ replaced, deleted, failed: failed.length }, 'kernel sync: resync repaired routes');

@@ -4,7 +4,8 @@ import { createConnection } from 'node:net';
 
 /**
  * Resolves true when a connection to `path` is accepted (and closes it at once), false when it
- * is refused or the file is gone; rejects on any other error (permissions, not a socket).
+ * is refused (no listener, or a file that is not a socket) or there is no file; rejects on any
+ * other error (permissions, a path through a file).
  */
 export function socketAccepts(path: string): Promise<boolean> {
   return new Promise<boolean>((resolve, reject) => {

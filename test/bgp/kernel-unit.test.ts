@@ -384,6 +384,20 @@ describe('bgp/kernel KernelSync (in-memory table)', () => {
       assert.equal(dumps, after, 'no dump after close()');
     });
 
+    it('applies changes still waiting to be coalesced without counting them as repairs', async () => {
+      periodic.close();
+      periodic = new KernelSync({
+        routes: table,
+        flushDelayMs: 60_000,
+        resyncIntervalMs: 20,
+        logger: recordingLogger(lines),
+      });
+      periodic.start({ keepStale: false });
+      periodic.set(v4('10.1.0.0/24', '192.0.2.1'));
+      await until('the route installed', () => table.routes.size === 1);
+      assert.deepEqual(lines, []);
+    });
+
     it('is off unless asked for', async () => {
       sync.start({ keepStale: false });
       sync.set(v4('10.1.0.0/24', '192.0.2.1'));
