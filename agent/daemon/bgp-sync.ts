@@ -6,6 +6,7 @@
 // pass re-reads everything, so a missed event cannot leave the speaker behind.
 import { readFile } from 'node:fs/promises';
 import { BgpConfigError, familyOf, peerSelectsNode, type SpeakerConfig } from '../../bgp/config/index.js';
+import type { KernelSyncStats } from '../../bgp/kernel/index.js';
 import { type PeerStatus, runSpeaker, SpeakerReconfigureError } from '../../bgp/speaker/index.js';
 import type { Datastore, Resource } from '../../src/datastore/types.js';
 import type { Logger } from '../../src/log.js';
@@ -25,6 +26,8 @@ import type { AgentMetrics, BgpPeerSample } from './metrics.js';
 export interface SpeakerHandle {
   reconfigure(config: SpeakerConfig): Promise<void>;
   peers(): readonly PeerStatus[];
+  /** Kernel sync's counts; undefined when it is off. */
+  kernelStats(): KernelSyncStats | undefined;
   /** Graceful: close sessions without a NOTIFICATION so peers keep our routes (RFC 4724). */
   stop(opts?: { readonly graceful?: boolean }): Promise<void>;
 }
@@ -72,6 +75,7 @@ export class BgpSync {
         return {
           reconfigure: (next) => running.speaker.reconfigure(next),
           peers: () => running.speaker.peers(),
+          kernelStats: () => running.speaker.kernelStats(),
           stop: (stopOpts) => running.stop(stopOpts),
         };
       });
@@ -86,7 +90,7 @@ export class BgpSync {
         opts.log.error({ err: err instanceof Error ? err.message : String(err) }, 'bgp sync failed');
       },
     });
-    opts.metrics?.observeBgp(() => this.samples());
+    opts.metrics?.observeBgp({ sessions: () => this.samples(), kernel: () => this.#speaker?.kernelStats() });
   }
 
   start(): void {

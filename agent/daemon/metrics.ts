@@ -1,6 +1,7 @@
 // Prometheus metrics of the agent. One registry per agent (not prom-client's global one), so
 // tests can run several agents in one process and read each one's numbers.
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { KernelSyncStats } from '../../bgp/kernel/index.js';
 import { CniError } from '../cni/errors.js';
 import type { CniHandler } from '../cni/types.js';
 
@@ -15,11 +16,20 @@ export interface BgpPeerSample {
   readonly advertised: number;
 }
 
+/** What the BGP metrics read at scrape time. */
+export interface BgpSource {
+  sessions(): readonly BgpPeerSample[];
+  /** Undefined while no speaker runs or kernel sync is off. */
+  kernel(): KernelSyncStats | undefined;
+}
+
+const KERNEL_ROUTE_STATES = ['desired', 'installed', 'stale', 'pending', 'failed'] as const;
+
 const BGP_STATES = ['Idle', 'Connect', 'Active', 'OpenSent', 'OpenConfirm', 'Established'] as const;
 
 export class AgentMetrics {
   readonly registry = new Registry();
-  #bgpSamples: () => readonly BgpPeerSample[] = () => [];
+  #bgp: BgpSource = { sessions: () => [], kernel: () => undefined };
   readonly cniRequests = new Counter({
     name: 'trellis_cni_requests_total',
     help: 'CNI requests handled, by command and CNI result code (0 = success)',
@@ -91,9 +101,32 @@ export class AgentMetrics {
     registers: [this.registry],
   });
 
-  /** Where the BGP gauges read the sessions from at each scrape. */
-  observeBgp(samples: () => readonly BgpPeerSample[]): void {
-    this.#bgpSamples = samples;
+  readonly bgpKernelRoutes = new Gauge({
+    name: 'trellis_bgp_kernel_routes',
+    help: 'BGP routes in kernel sync: desired (best paths to install), installed, stale (kept through a restart), pending, failed (refused by the kernel, e.g. next hop not on link)',
+    labelNames: ['state'] as const,
+    registers: [this.registry],
+    collect: () => {
+      this.bgpKernelRoutes.reset();
+      const stats = this.#bgp.kernel();
+      if (stats === undefined) return;
+      for (const state of KERNEL_ROUTE_STATES) this.bgpKernelRoutes.set({ state }, stats[state]);
+    },
+  });
+  readonly bgpKernelRepaired = new Counter({
+    name: 'trellis_bgp_kernel_routes_repaired_total',
+    help: 'BGP routes the periodic kernel resync put back, changed or removed (someone else changed them, or a link went down)',
+    registers: [this.registry],
+    collect: () => {
+      this.bgpKernelRepaired.reset();
+      const stats = this.#bgp.kernel();
+      if (stats !== undefined) this.bgpKernelRepaired.inc(stats.repaired);
+    },
+  });
+
+  /** Where the BGP metrics read the sessions and kernel sync from at each scrape. */
+  observeBgp(source: BgpSource): void {
+    this.#bgp = source;
   }
 
   #bgpGauge<L extends string>(spec: {
@@ -109,7 +142,7 @@ export class AgentMetrics {
       registers: [this.registry],
       collect: () => {
         gauge.reset();
-        for (const session of this.#bgpSamples()) spec.fill(gauge, session);
+        for (const session of this.#bgp.sessions()) spec.fill(gauge, session);
       },
     });
     return gauge;

@@ -92,6 +92,8 @@ export interface KernelSyncStats {
   /** Prefixes whose last replace the kernel refused (e.g. ENETUNREACH: next hop not on link). */
   readonly failed: number;
   readonly batches: number;
+  /** Routes the periodic resync put back, changed or removed since start (someone else's doing). */
+  readonly repaired: number;
 }
 
 const RT_TABLE_MAIN = 254;
@@ -165,6 +167,7 @@ export class KernelSync {
   #timer: NodeJS.Timeout | undefined;
   #resyncTimer: NodeJS.Timeout | undefined;
   #batches = 0;
+  #repaired = 0;
   #flight: Flight | undefined;
   /** Inside #settle: a landing batch must not start the next one (the caller flushes itself). */
   #settling = false;
@@ -211,6 +214,7 @@ export class KernelSync {
       // Changes still in their coalescing window go first, so the counts are repairs only.
       this.flush();
       const { replaced, deleted, failed } = this.resync();
+      this.#repaired += replaced + deleted;
       if (replaced + deleted > 0) {
         this.#log.warn({ replaced, deleted, failed: failed.length }, 'kernel sync: resync repaired routes');
       }
@@ -353,6 +357,7 @@ export class KernelSync {
       inFlight: this.#flight?.changes.ops.length ?? 0,
       failed,
       batches: this.#batches,
+      repaired: this.#repaired,
     };
   }
 

@@ -3,7 +3,7 @@
 import type { Logger } from '../../src/log.js';
 import { silentLogger } from '../../src/log.js';
 import type { PeerConfig, SpeakerConfig } from '../config/index.js';
-import { KernelSync, type NextHopTable, type RouteTable } from '../kernel/index.js';
+import { KernelSync, type KernelSyncStats, type NextHopTable, type RouteTable } from '../kernel/index.js';
 import { fromConfigPolicies } from '../policy/index.js';
 import { diffPeers, localRoutesOf } from './announcements.js';
 import { ControlServer } from './control.js';
@@ -112,6 +112,11 @@ export class BgpSpeaker {
 
   routes(prefix?: string): readonly RouteStatus[] {
     return this.#rib.routes(prefix);
+  }
+
+  /** Kernel sync's counts; undefined when kernel sync is off. */
+  kernelStats(): KernelSyncStats | undefined {
+    return this.#kernel?.stats();
   }
 
   /**

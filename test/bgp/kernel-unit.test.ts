@@ -363,7 +363,7 @@ describe('bgp/kernel KernelSync (in-memory table)', () => {
       table.routes.clear();
       table.unreachable.clear();
       await until('both routes installed', () => table.routes.size === 2);
-      assert.deepEqual(periodic.stats().failed, 0);
+      assert.deepEqual([periodic.stats().failed, periodic.stats().repaired], [0, 2]);
       assert.ok(lines.some((l) => l['msg'] === 'kernel sync: resync repaired routes' && l['replaced'] === 2));
     });
 
@@ -443,6 +443,7 @@ describe('bgp/kernel KernelSync (in-memory table)', () => {
         inFlight: 0,
         failed: 0,
         batches: 0,
+        repaired: 0,
       });
     });
   }

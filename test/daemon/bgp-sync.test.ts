@@ -9,6 +9,7 @@ import { pino } from 'pino';
 import { BgpSync, type SpeakerHandle } from '../../agent/daemon/bgp-sync.js';
 import { AgentMetrics } from '../../agent/daemon/metrics.js';
 import type { SpeakerConfig } from '../../bgp/config/index.js';
+import type { KernelSyncStats } from '../../bgp/kernel/index.js';
 import { type PeerStatus, SpeakerReconfigureError } from '../../bgp/speaker/index.js';
 import { FileDatastore } from '../../src/datastore/file.js';
 import type { Resource } from '../../src/datastore/types.js';
@@ -42,6 +43,7 @@ class FakeSpeakers {
   readonly reconfigured: SpeakerConfig[] = [];
   readonly stopped: { graceful: boolean }[] = [];
   states = new Map<string, string>();
+  kernel: KernelSyncStats | undefined;
 
   start = async (config: SpeakerConfig): Promise<SpeakerHandle> => {
     this.started.push(config);
@@ -62,6 +64,7 @@ class FakeSpeakers {
           prefixesAccepted: 3,
           prefixesAdvertised: 1,
         })),
+      kernelStats: () => this.kernel,
       stop: async (opts) => {
         this.stopped.push({ graceful: opts?.graceful === true });
       },
@@ -294,6 +297,33 @@ describe('agent BgpSync (fake speaker, file datastore)', () => {
     await store.delete('TrellisNode', 'n2');
     await sync.syncOnce();
     assert.doesNotMatch(await metrics.registry.metrics(), /n2-ipv4/, 'a removed peer leaves the metrics');
+  });
+
+  it('exposes kernel sync route counts and repairs, none while kernel sync is off', async () => {
+    await sync.syncOnce();
+    assert.doesNotMatch(await metrics.registry.metrics(), /^trellis_bgp_kernel_routes\{/m);
+    assert.match(await metrics.registry.metrics(), /^trellis_bgp_kernel_routes_repaired_total 0$/m);
+    speakers.kernel = {
+      desired: 7,
+      installed: 6,
+      stale: 2,
+      pending: 1,
+      inFlight: 0,
+      failed: 1,
+      batches: 4,
+      repaired: 5,
+    };
+    const text = await metrics.registry.metrics();
+    for (const [state, n] of [
+      ['desired', 7],
+      ['installed', 6],
+      ['stale', 2],
+      ['pending', 1],
+      ['failed', 1],
+    ] as const) {
+      assert.match(text, new RegExp(`^trellis_bgp_kernel_routes\\{state="${state}"\\} ${n}$`, 'm'));
+    }
+    assert.match(text, /^trellis_bgp_kernel_routes_repaired_total 5$/m);
   });
 });
 

@@ -166,6 +166,9 @@ describe('agents with --bgp (root): the mesh routes pods', function () {
       .filter((l) => /^trellis_bgp_session_established\{.*\} 1$/.test(l));
     assert.equal(established.length, 4, metrics.stdout);
     assert.match(metrics.stdout, /^trellis_bgp_prefixes_received\{peer="n2-ipv4",family="ipv4"\} [1-9]/m);
+    // The other nodes' blocks are in n1's kernel (the tests above routed pods over them), none refused.
+    assert.match(metrics.stdout, /^trellis_bgp_kernel_routes\{state="installed"\} [1-9]/m);
+    assert.match(metrics.stdout, /^trellis_bgp_kernel_routes\{state="failed"\} 0$/m);
     const ready = await cluster.lab.exec(n1.name, process.execPath, [
       '-e',
       `fetch('http://127.0.0.1:${HTTP_PORT}/readyz').then((r) => process.stdout.write(String(r.status)))`,
