@@ -361,6 +361,15 @@ export class KernelSync {
     };
   }
 
+  /** Prefixes whose last replace the kernel refused, with its reason, in table order. */
+  failures(): { readonly dst: string; readonly error: NetlinkError }[] {
+    const out: { dst: string; error: NetlinkError }[] = [];
+    for (const entry of this.#slots.values()) {
+      if (!isSettled(entry) && entry.failed !== undefined) out.push({ dst: entry.dst, error: entry.failed });
+    }
+    return out;
+  }
+
   /** Turns a settled prefix back into a slot (both sides the settled list), in the map too. */
   #unsettle(key: PrefixKey, hops: Settled, dst: string): Slot {
     const slot: Slot = {

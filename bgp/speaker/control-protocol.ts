@@ -1,10 +1,11 @@
 // The control API's wire format: one JSON object per line each way.
-//   request:  {"id":1,"method":"peers"}  |  {"id":2,"method":"routes","prefix":"10.0.0.0/24"}
+//   request:  {"id":1,"method":"peers"}  |  {"id":2,"method":"routes","prefix":"10.0.0.0/24"}  |  {"id":3,"method":"kernel"}
 //   response: {"id":1,"result":[...]}    |  {"id":2,"error":"..."}
 // Pure encode/decode; decoders throw ControlProtocolError and nothing else.
 
 export type ControlRequest =
   | { readonly id: number; readonly method: 'peers' }
+  | { readonly id: number; readonly method: 'kernel' }
   | { readonly id: number; readonly method: 'routes'; readonly prefix?: string };
 
 export type ControlResponse =
@@ -49,7 +50,8 @@ export function decodeControlRequest(line: string): ControlRequest {
   const id = idOf(obj);
   switch (obj['method']) {
     case 'peers':
-      return { id, method: 'peers' };
+    case 'kernel':
+      return { id, method: obj['method'] };
     case 'routes': {
       const prefix = obj['prefix'];
       if (prefix === undefined) return { id, method: 'routes' };
@@ -58,7 +60,7 @@ export function decodeControlRequest(line: string): ControlRequest {
     }
     default:
       throw new ControlProtocolError(
-        `unknown method ${JSON.stringify(obj['method'])} (expected peers or routes)`,
+        `unknown method ${JSON.stringify(obj['method'])} (expected peers, routes or kernel)`,
       );
   }
 }

@@ -1,6 +1,7 @@
-// The control API on a unix socket: `trellis bgp peers|routes` ask the running speaker.
+// The control API on a unix socket: `trellis bgp peers|routes|kernel` ask the running speaker.
 import { chmodSync, existsSync, unlinkSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import { socketAccepts } from '../../src/net/unix-socket.js';
 import {
   ControlProtocolError,
   type ControlRequest,
@@ -9,12 +10,13 @@ import {
   encodeControlMessage,
   LineSplitter,
 } from './control-protocol.js';
-import type { PeerStatus, RouteStatus } from './status.js';
+import type { KernelStatus, PeerStatus, RouteStatus } from './status.js';
 
 export interface ControlHandlers {
   peers(): readonly PeerStatus[];
   /** Every route, or the routes whose prefix equals or contains `prefix` (longest match first). */
   routes(prefix?: string): readonly RouteStatus[];
+  kernel(): KernelStatus;
 }
 
 /** The socket cannot be reached or answered with an error. */
@@ -23,7 +25,14 @@ export class ControlClientError extends Error {
 }
 
 function answer(handlers: ControlHandlers, req: ControlRequest): unknown {
-  return req.method === 'peers' ? handlers.peers() : handlers.routes(req.prefix);
+  switch (req.method) {
+    case 'peers':
+      return handlers.peers();
+    case 'routes':
+      return handlers.routes(req.prefix);
+    case 'kernel':
+      return handlers.kernel();
+  }
 }
 
 function serve(socket: Socket, handlers: ControlHandlers): void {
@@ -60,7 +69,7 @@ export class ControlServer {
   /** Listens on `path` (a stale socket file from a dead speaker is replaced), mode 0600. */
   static async listen(path: string, handlers: ControlHandlers): Promise<ControlServer> {
     if (existsSync(path)) {
-      if (await isAnswering(path))
+      if (await socketAccepts(path))
         throw new ControlClientError(`${path}: another speaker is listening there`);
       unlinkSync(path);
     }
@@ -82,21 +91,10 @@ export class ControlServer {
   }
 }
 
-function isAnswering(path: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = createConnection(path);
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
-
 /** One request to the speaker at `path`; resolves with its result. */
 export function controlRequest(
   path: string,
-  request: { method: 'peers' } | { method: 'routes'; prefix?: string },
+  request: { method: 'peers' } | { method: 'routes'; prefix?: string } | { method: 'kernel' },
   timeoutMs = 10_000,
 ): Promise<unknown> {
   return new Promise((resolve, reject) => {

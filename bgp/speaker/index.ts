@@ -31,4 +31,4 @@ export type {
 } from './ports.js';
 export { ConvergenceTracker } from './restart.js';
 export { BgpSpeaker, type BgpSpeakerOptions, SpeakerReconfigureError } from './speaker.js';
-export type { PathStatus, PeerStatus, RouteStatus } from './status.js';
+export type { KernelStatus, PathStatus, PeerStatus, RouteStatus } from './status.js';

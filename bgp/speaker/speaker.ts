@@ -10,7 +10,7 @@ import { ControlServer } from './control.js';
 import { kernelRouteOf } from './forwarding.js';
 import type { LocRibChange, SessionFactory, SpeakerRib, SpeakerSession } from './ports.js';
 import { ConvergenceTracker } from './restart.js';
-import type { PeerStatus, RouteStatus } from './status.js';
+import type { KernelStatus, PeerStatus, RouteStatus } from './status.js';
 
 export interface BgpSpeakerOptions {
   readonly config: SpeakerConfig;
@@ -85,6 +85,7 @@ export class BgpSpeaker {
       speaker.#control = await ControlServer.listen(opts.config.controlSocket, {
         peers: () => speaker.peers(),
         routes: (prefix) => speaker.routes(prefix),
+        kernel: () => speaker.kernelStatus(),
       });
     }
     speaker.#log.info(
@@ -117,6 +118,29 @@ export class BgpSpeaker {
   /** Kernel sync's counts; undefined when kernel sync is off. */
   kernelStats(): KernelSyncStats | undefined {
     return this.#kernel?.stats();
+  }
+
+  /** Kernel sync's counts and refused prefixes, for the control API. */
+  kernelStatus(): KernelStatus {
+    if (this.#kernel === undefined) return { enabled: false };
+    const { desired, installed, stale, pending, failed, repaired } = this.#kernel.stats();
+    const { table, metric } = this.#config.kernel;
+    return {
+      enabled: true,
+      table,
+      metric,
+      desired,
+      installed,
+      stale,
+      pending,
+      failed,
+      repaired,
+      failures: this.#kernel.failures().map((f) => ({
+        prefix: f.dst,
+        error:
+          f.error.kernelMessage === undefined ? f.error.code : `${f.error.code}: ${f.error.kernelMessage}`,
+      })),
+    };
   }
 
   /**

@@ -35,3 +35,23 @@ export interface RouteStatus {
   readonly prefix: string;
   readonly paths: readonly PathStatus[];
 }
+
+/** Kernel sync as the control API reports it (`trellis bgp kernel`). */
+export type KernelStatus =
+  | { readonly enabled: false }
+  | {
+      readonly enabled: true;
+      readonly table: number;
+      readonly metric: number;
+      /** Best paths the RIB wants installed. */
+      readonly desired: number;
+      readonly installed: number;
+      /** Installed, no longer wanted, kept until the RIB converges after a restart. */
+      readonly stale: number;
+      readonly pending: number;
+      readonly failed: number;
+      /** Routes the periodic resync had to put back, change or remove. */
+      readonly repaired: number;
+      /** The refused prefixes and the kernel's reason (e.g. "ENETUNREACH"). */
+      readonly failures: readonly { readonly prefix: string; readonly error: string }[];
+    };

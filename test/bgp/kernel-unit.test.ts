@@ -195,9 +195,14 @@ describe('bgp/kernel KernelSync (in-memory table)', () => {
     assert.equal(first.failed.length, 1);
     assert.equal(first.failed[0]!.error.code, 'ENETUNREACH');
     assert.equal(sync.stats().failed, 1);
+    assert.deepEqual(
+      sync.failures().map((f) => `${f.dst} ${f.error.code}`),
+      ['10.1.0.0/24 ENETUNREACH'],
+    );
     table.unreachable.clear();
     assert.equal(sync.resync().replaced, 1);
     assert.equal(sync.stats().failed, 0);
+    assert.deepEqual(sync.failures(), []);
   });
 
   it('repairs a route someone else deleted, on resync', () => {

@@ -1,12 +1,30 @@
-// `trellis bgp peers|routes`: rendering, and the real command against a control socket.
+// `trellis bgp peers|routes|kernel`: rendering, and the real command against a control socket.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
-import { ControlServer, type PeerStatus, type RouteStatus } from '../../bgp/speaker/index.js';
-import { renderPeers, renderRoutes } from '../../src/cli/commands/bgp.js';
+import {
+  ControlServer,
+  type KernelStatus,
+  type PeerStatus,
+  type RouteStatus,
+} from '../../bgp/speaker/index.js';
+import { renderKernel, renderPeers, renderRoutes } from '../../src/cli/commands/bgp.js';
+
+const kernel: KernelStatus = {
+  enabled: true,
+  table: 254,
+  metric: 20,
+  desired: 3,
+  installed: 2,
+  stale: 0,
+  pending: 0,
+  failed: 1,
+  repaired: 4,
+  failures: [{ prefix: '10.3.0.0/24', error: 'ENETUNREACH: Nexthop has invalid gateway' }],
+};
 
 const MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src/cli/main.js');
 
@@ -87,6 +105,22 @@ describe('bgp CLI', function () {
     assert.equal(renderPeers([]), 'No peers configured.\n');
   });
 
+  it('renders kernel sync counts, then each refused prefix with the reason', () => {
+    assert.equal(
+      renderKernel(kernel),
+      [
+        'TABLE   METRIC   DESIRED   INSTALLED   STALE   PENDING   FAILED   REPAIRED',
+        '254     20       3         2           0       0         1        4',
+        '',
+        'REFUSED PREFIX   REASON',
+        '10.3.0.0/24      ENETUNREACH: Nexthop has invalid gateway',
+        '',
+      ].join('\n'),
+    );
+    assert.match(renderKernel({ ...kernel, failed: 0, failures: [] }), /^TABLE[^\n]*\n254[^\n]*\n$/);
+    assert.equal(renderKernel({ enabled: false }), 'Kernel sync is off (kernel.enabled: false).\n');
+  });
+
   describe('against a control socket', () => {
     let dir: string;
     let server: ControlServer;
@@ -100,6 +134,7 @@ describe('bgp CLI', function () {
           asked.push(prefix);
           return routes;
         },
+        kernel: () => kernel,
       });
     });
 
@@ -117,6 +152,13 @@ describe('bgp CLI', function () {
       assert.equal(`${text.stdout}\n`, renderPeers(peers));
       const json = await trellis('peers', '-o', 'json');
       assert.deepEqual(JSON.parse(json.stdout), peers);
+    });
+
+    it('prints kernel sync as a table and as JSON', async () => {
+      const text = await trellis('kernel');
+      assert.equal(text.exitCode, 0, text.stderr);
+      assert.equal(`${text.stdout}\n`, renderKernel(kernel));
+      assert.deepEqual(JSON.parse((await trellis('kernel', '-o', 'json')).stdout), kernel);
     });
 
     it('passes the prefix of `routes PREFIX` to the speaker', async () => {

@@ -23,6 +23,7 @@ const request: fc.Arbitrary<ControlRequest> = fc
   .oneof(
     fc.record({ id: fc.nat(), method: fc.constant('peers' as const) }),
     fc.record({ id: fc.nat(), method: fc.constant('routes' as const) }),
+    fc.record({ id: fc.nat(), method: fc.constant('kernel' as const) }),
     fc.record({ id: fc.nat(), method: fc.constant('routes' as const), prefix: fc.string() }),
   )
   .map((r) => ({ ...r }));
@@ -111,7 +112,7 @@ describe('bgp/speaker control socket', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('answers peers and routes, passing the prefix through; the socket is 0600', async () => {
+  it('answers peers, routes and kernel, passing the prefix through; the socket is 0600', async () => {
     const path = join(dir, 'bgp.sock');
     const asked: (string | undefined)[] = [];
     server = await ControlServer.listen(path, {
@@ -120,7 +121,9 @@ describe('bgp/speaker control socket', () => {
         asked.push(prefix);
         return [route];
       },
+      kernel: () => ({ enabled: false }),
     });
+    assert.deepEqual(await controlRequest(path, { method: 'kernel' }), { enabled: false });
     assert.equal(statSync(path).mode & 0o777, 0o600);
     assert.deepEqual(await controlRequest(path, { method: 'peers' }), [peer]);
     assert.deepEqual(await controlRequest(path, { method: 'routes', prefix: '10.0.0.0/24' }), [route]);
@@ -135,6 +138,7 @@ describe('bgp/speaker control socket', () => {
       routes: () => {
         throw new Error('bad prefix "x"');
       },
+      kernel: () => ({ enabled: false }),
     });
     await assert.rejects(controlRequest(path, { method: 'routes', prefix: 'x' }), (err: unknown) => {
       assert.ok(err instanceof ControlClientError);
@@ -145,14 +149,12 @@ describe('bgp/speaker control socket', () => {
 
   it('replaces a stale socket file but refuses a live one; a missing socket is a clear error', async () => {
     const path = join(dir, 'bgp.sock');
-    const first = await ControlServer.listen(path, { peers: () => [], routes: () => [] });
-    await assert.rejects(
-      ControlServer.listen(path, { peers: () => [], routes: () => [] }),
-      /another speaker/,
-    );
+    const idle = { peers: () => [], routes: () => [], kernel: () => ({ enabled: false as const }) };
+    const first = await ControlServer.listen(path, idle);
+    await assert.rejects(ControlServer.listen(path, idle), /another speaker/);
     await first.close();
     await assert.rejects(controlRequest(path, { method: 'peers' }), /is the speaker running/);
-    server = await ControlServer.listen(path, { peers: () => [peer], routes: () => [] });
+    server = await ControlServer.listen(path, { ...idle, peers: () => [peer] });
     assert.deepEqual(await controlRequest(path, { method: 'peers' }), [peer]);
   });
 });

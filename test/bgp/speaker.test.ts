@@ -11,6 +11,7 @@ import type { RoutePolicy } from '../../bgp/policy/index.js';
 import {
   BgpSpeaker,
   controlRequest,
+  type KernelStatus,
   type LocalRoute,
   type LocRibChange,
   type PeerStatus,
@@ -21,6 +22,7 @@ import {
 } from '../../bgp/speaker/index.js';
 import { RouteNetlink } from '../../src/netlink/index.js';
 import { addUplink, ip, ipJson, requireRoot, TestNamespaces, type TestNs } from '../netlink/fixture.js';
+import { waitFor } from '../wait.js';
 import { establishedStatus } from './fixtures/speaker-sessions.js';
 
 class ScriptedRib implements SpeakerRib {
@@ -272,9 +274,39 @@ announcements: [{ prefix: 10.8.0.0/24 }]`,
     assert.deepEqual(bgpRoutes(), []);
   });
 
-  it('serves peers and routes on its control socket', async () => {
+  it('serves peers, routes and kernel sync (with refused prefixes) on its control socket', async () => {
     const socket = join(dir, 'bgp.sock');
-    await start(config(`controlSocket: ${socket}`));
+    const { rib } = await start(config(`controlSocket: ${socket}`));
+    rib.emit('10.1.0.0/24', '192.0.2.2');
+    // Not on a connected subnet: the kernel refuses it, and the operator sees why.
+    rib.emit('10.3.0.0/24', '198.51.100.1');
+    const kernel = await waitFor(
+      'both routes tried',
+      5000,
+      async () => {
+        const k = (await controlRequest(socket, { method: 'kernel' })) as KernelStatus;
+        return k.enabled && k.installed + k.failed === 2 ? k : undefined;
+      },
+      20,
+    );
+    assert.ok(kernel.enabled);
+    const { failures, ...counts } = kernel;
+    assert.deepEqual(counts, {
+      enabled: true,
+      table: 254,
+      metric: 20,
+      desired: 2,
+      installed: 1,
+      stale: 0,
+      pending: 0,
+      failed: 1,
+      repaired: 0,
+    });
+    assert.deepEqual(
+      failures.map((f) => f.prefix),
+      ['10.3.0.0/24'],
+    );
+    assert.match(failures[0]!.error, /^ENETUNREACH/);
     const peers = (await controlRequest(socket, { method: 'peers' })) as PeerStatus[];
     assert.deepEqual(
       peers.map((p) => `${p.name} ${p.state}`),

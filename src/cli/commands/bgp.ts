@@ -1,10 +1,16 @@
 // `trellis bgp run -c FILE`: the speaker alone in the foreground (like `gobgpd -f`).
-// `trellis bgp peers|routes`: ask a running speaker over its control socket and print sessions
-// or the RIB as a table or JSON.
+// `trellis bgp peers|routes|kernel`: ask a running speaker over its control socket and print
+// sessions, the RIB or kernel sync as a table or JSON.
 
 import type { Command } from 'commander';
 import { loadSpeakerConfig } from '../../../bgp/config/index.js';
-import { controlRequest, type PeerStatus, type RouteStatus, runSpeaker } from '../../../bgp/speaker/index.js';
+import {
+  controlRequest,
+  type KernelStatus,
+  type PeerStatus,
+  type RouteStatus,
+  runSpeaker,
+} from '../../../bgp/speaker/index.js';
 import { createLogger, parseLogLevel } from '../../log.js';
 import { UsageError } from '../errors.js';
 import { formatAge } from '../output.js';
@@ -65,6 +71,30 @@ export function renderRoutes(routes: readonly RouteStatus[]): string {
   );
 }
 
+/** Kernel sync's counts, then each refused prefix with the kernel's reason. */
+export function renderKernel(status: KernelStatus): string {
+  if (!status.enabled) return 'Kernel sync is off (kernel.enabled: false).\n';
+  const columns = [
+    'table',
+    'metric',
+    'desired',
+    'installed',
+    'stale',
+    'pending',
+    'failed',
+    'repaired',
+  ] as const;
+  const counts = table(
+    columns.map((c) => c.toUpperCase()),
+    [columns.map((c) => String(status[c]))],
+  );
+  if (status.failures.length === 0) return counts;
+  return `${counts}\n${table(
+    ['REFUSED PREFIX', 'REASON'],
+    status.failures.map((f) => [f.prefix, f.error]),
+  )}`;
+}
+
 interface QueryOptions {
   output: string;
   socket: string;
@@ -84,7 +114,7 @@ function terminationSignal(): Promise<NodeJS.Signals> {
 }
 
 export function register(program: Command): void {
-  const bgp = program.command('bgp').description('the BGP speaker: sessions and routes');
+  const bgp = program.command('bgp').description('the BGP speaker: sessions, routes and kernel sync');
   bgp
     .command('run')
     .description('run the speaker in the foreground from a config file; SIGTERM sends Cease to every peer')
@@ -124,5 +154,15 @@ export function register(program: Command): void {
         prefix === undefined ? { method: 'routes' as const } : { method: 'routes' as const, prefix };
       const routes = (await controlRequest(opts.socket, request)) as RouteStatus[];
       process.stdout.write(format === 'json' ? `${JSON.stringify(routes, null, 2)}\n` : renderRoutes(routes));
+    });
+  bgp
+    .command('kernel')
+    .description('show kernel sync: routes wanted, installed, stale, refused (with the reason) and repaired')
+    .option('-o, --output <format>', 'table|json', 'table')
+    .option('--socket <path>', 'control socket of the speaker', DEFAULT_BGP_SOCKET)
+    .action(async (opts: QueryOptions) => {
+      const format = parseBgpOutput(opts.output);
+      const status = (await controlRequest(opts.socket, { method: 'kernel' })) as KernelStatus;
+      process.stdout.write(format === 'json' ? `${JSON.stringify(status, null, 2)}\n` : renderKernel(status));
     });
 }
