@@ -8,6 +8,10 @@ export type ControlRequest =
   | { readonly id: number; readonly method: 'kernel' }
   | { readonly id: number; readonly method: 'routes'; readonly prefix?: string };
 
+type WithoutId<R> = R extends unknown ? Omit<R, 'id'> : never;
+/** A request as a client asks it; `controlRequest` numbers it. */
+export type ControlQuery = WithoutId<ControlRequest>;
+
 export type ControlResponse =
   | { readonly id: number; readonly result: unknown }
   | { readonly id: number; readonly error: string };

@@ -4,6 +4,7 @@ import { createConnection, createServer, type Server, type Socket } from 'node:n
 import { socketAccepts } from '../../src/net/unix-socket.js';
 import {
   ControlProtocolError,
+  type ControlQuery,
   type ControlRequest,
   decodeControlRequest,
   decodeControlResponse,
@@ -92,11 +93,7 @@ export class ControlServer {
 }
 
 /** One request to the speaker at `path`; resolves with its result. */
-export function controlRequest(
-  path: string,
-  request: { method: 'peers' } | { method: 'routes'; prefix?: string } | { method: 'kernel' },
-  timeoutMs = 10_000,
-): Promise<unknown> {
+export function controlRequest(path: string, request: ControlQuery, timeoutMs = 10_000): Promise<unknown> {
   return new Promise((resolve, reject) => {
     const socket = createConnection(path);
     const lines = new LineSplitter();

@@ -5,6 +5,7 @@ export { peerLinkFactory, type RunningSpeaker, type RunSpeakerOptions, runSpeake
 export { ControlClientError, type ControlHandlers, ControlServer, controlRequest } from './control.js';
 export {
   ControlProtocolError,
+  type ControlQuery,
   type ControlRequest,
   type ControlResponse,
   decodeControlRequest,

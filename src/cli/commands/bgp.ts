@@ -5,6 +5,7 @@
 import type { Command } from 'commander';
 import { loadSpeakerConfig } from '../../../bgp/config/index.js';
 import {
+  type ControlQuery,
   controlRequest,
   type KernelStatus,
   type PeerStatus,
@@ -133,36 +134,48 @@ export function register(program: Command): void {
       log.info({ signal: await signal, graceful: opts.graceful === true }, 'bgp: shutting down');
       await running.stop({ graceful: opts.graceful === true });
     });
+  addQuery(
+    bgp,
+    'peers',
+    'show BGP sessions: state, uptime, prefixes in/out, last error',
+    () => ({ method: 'peers' }),
+    renderPeers,
+  );
+  addQuery(
+    bgp,
+    'routes [prefix]',
+    'show the RIB: best and ECMP paths with attributes (all, or those for PREFIX)',
+    (prefix) => (prefix === undefined ? { method: 'routes' } : { method: 'routes', prefix }),
+    renderRoutes,
+  );
+  addQuery(
+    bgp,
+    'kernel',
+    'show kernel sync: routes wanted, installed, stale, refused (with the reason) and repaired',
+    () => ({ method: 'kernel' }),
+    renderKernel,
+  );
+}
+
+/** A subcommand that asks the speaker one question over its control socket and prints the answer. */
+function addQuery<T>(
+  bgp: Command,
+  usage: string,
+  description: string,
+  request: (argument: string | undefined) => ControlQuery,
+  render: (answer: T) => string,
+): void {
   bgp
-    .command('peers')
-    .description('show BGP sessions: state, uptime, prefixes in/out, last error')
+    .command(usage)
+    .description(description)
     .option('-o, --output <format>', 'table|json', 'table')
     .option('--socket <path>', 'control socket of the speaker', DEFAULT_BGP_SOCKET)
-    .action(async (opts: QueryOptions) => {
+    .action(async (...args: unknown[]) => {
+      // commander passes the positional arguments, the options, then the command itself.
+      const cmd = args.at(-1) as Command;
+      const opts = cmd.opts<QueryOptions>();
       const format = parseBgpOutput(opts.output);
-      const peers = (await controlRequest(opts.socket, { method: 'peers' })) as PeerStatus[];
-      process.stdout.write(format === 'json' ? `${JSON.stringify(peers, null, 2)}\n` : renderPeers(peers));
-    });
-  bgp
-    .command('routes [prefix]')
-    .description('show the RIB: best and ECMP paths with attributes (all, or those for PREFIX)')
-    .option('-o, --output <format>', 'table|json', 'table')
-    .option('--socket <path>', 'control socket of the speaker', DEFAULT_BGP_SOCKET)
-    .action(async (prefix: string | undefined, opts: QueryOptions) => {
-      const format = parseBgpOutput(opts.output);
-      const request =
-        prefix === undefined ? { method: 'routes' as const } : { method: 'routes' as const, prefix };
-      const routes = (await controlRequest(opts.socket, request)) as RouteStatus[];
-      process.stdout.write(format === 'json' ? `${JSON.stringify(routes, null, 2)}\n` : renderRoutes(routes));
-    });
-  bgp
-    .command('kernel')
-    .description('show kernel sync: routes wanted, installed, stale, refused (with the reason) and repaired')
-    .option('-o, --output <format>', 'table|json', 'table')
-    .option('--socket <path>', 'control socket of the speaker', DEFAULT_BGP_SOCKET)
-    .action(async (opts: QueryOptions) => {
-      const format = parseBgpOutput(opts.output);
-      const status = (await controlRequest(opts.socket, { method: 'kernel' })) as KernelStatus;
-      process.stdout.write(format === 'json' ? `${JSON.stringify(status, null, 2)}\n` : renderKernel(status));
+      const answer = (await controlRequest(opts.socket, request(cmd.args[0]))) as T;
+      process.stdout.write(format === 'json' ? `${JSON.stringify(answer, null, 2)}\n` : render(answer));
     });
 }
