@@ -70,8 +70,16 @@ export interface KernelSyncOptions {
    * re-adds them while the session over it survives) and retries refused ones.
    */
   readonly resyncIntervalMs?: number;
+  /**
+   * Polled every second after `start` (a LinkMonitor): when an interface came back up, the
+   * routes and objects its going down took are put back by a resync then, not a period later.
+   */
+  readonly links?: { cameBackUp(): boolean };
   readonly logger?: Logger;
 }
+
+/** How often `links` is asked; a flap is repaired within this (plus the resync itself). */
+const LINK_POLL_MS = 1000;
 
 export interface KernelFlushResult {
   readonly replaced: number;
@@ -156,6 +164,7 @@ export class KernelSync {
   readonly #flushDelayMs: number;
   readonly #maxPending: number;
   readonly #resyncIntervalMs: number;
+  readonly #links: { cameBackUp(): boolean } | undefined;
   readonly #log: Logger;
   readonly #objects: NextHopObjects | undefined;
   /** By slotKey(dst); a slot with neither side set is dropped at the flush that empties it. */
@@ -166,6 +175,7 @@ export class KernelSync {
   #converged = true;
   #timer: NodeJS.Timeout | undefined;
   #resyncTimer: NodeJS.Timeout | undefined;
+  #linkTimer: NodeJS.Timeout | undefined;
   #batches = 0;
   #repaired = 0;
   #flight: Flight | undefined;
@@ -183,6 +193,7 @@ export class KernelSync {
     this.#flushDelayMs = opts.flushDelayMs ?? 5;
     this.#maxPending = opts.maxPending ?? 8192;
     this.#resyncIntervalMs = opts.resyncIntervalMs ?? 0;
+    this.#links = opts.links;
     this.#log = opts.logger ?? silentLogger;
     this.#objects =
       opts.nextHops === undefined
@@ -204,12 +215,26 @@ export class KernelSync {
     );
     if (this.#converged) this.#schedule(this.#flushDelayMs);
     if (this.#resyncIntervalMs > 0 && this.#resyncTimer === undefined) {
-      this.#resyncTimer = setInterval(() => this.#periodicResync(), this.#resyncIntervalMs);
+      this.#resyncTimer = setInterval(() => this.#repair(), this.#resyncIntervalMs);
       this.#resyncTimer.unref();
+    }
+    if (this.#links !== undefined && this.#linkTimer === undefined) {
+      const links = this.#links;
+      this.#linkTimer = setInterval(() => {
+        try {
+          if (!links.cameBackUp()) return;
+        } catch (err) {
+          this.#log.error({ err }, 'kernel sync: reading link changes failed');
+          return;
+        }
+        this.#log.info('kernel sync: an interface came back up, resyncing');
+        this.#repair();
+      }, LINK_POLL_MS);
+      this.#linkTimer.unref();
     }
   }
 
-  #periodicResync(): void {
+  #repair(): void {
     try {
       // Changes still in their coalescing window go first, so the counts are repairs only.
       this.flush();
@@ -328,6 +353,8 @@ export class KernelSync {
     this.#cancelTimer();
     clearInterval(this.#resyncTimer);
     this.#resyncTimer = undefined;
+    clearInterval(this.#linkTimer);
+    this.#linkTimer = undefined;
     this.#settle();
   }
 

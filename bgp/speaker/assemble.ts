@@ -1,8 +1,9 @@
 // The production assembly: the real Rib, one PeerLink (BgpSession) per configured peer, the BGP
-// listener for incoming connections, and kernel sync through RouteNetlink.
+// listener for incoming connections, and kernel sync through RouteNetlink (with a LinkMonitor,
+// so routes an interface took down with it come back when it is up again).
 import type { Logger } from '../../src/log.js';
 import { silentLogger } from '../../src/log.js';
-import { RouteNetlink } from '../../src/netlink/index.js';
+import { LinkMonitor, RouteNetlink } from '../../src/netlink/index.js';
 import type { SpeakerConfig } from '../config/index.js';
 import { fromConfigPolicies } from '../policy/index.js';
 import { Rib } from '../rib/index.js';
@@ -67,15 +68,17 @@ export async function runSpeaker(
           port: config.listen.port,
           ...(opts.netns !== undefined && { netns: opts.netns }),
         });
-  const routes = config.kernel.enabled
-    ? RouteNetlink.open(opts.netns === undefined ? {} : { netnsPath: opts.netns })
-    : undefined;
+  const netns = opts.netns === undefined ? {} : { netnsPath: opts.netns };
+  const routes = config.kernel.enabled ? RouteNetlink.open(netns) : undefined;
+  let links: LinkMonitor | undefined;
   try {
+    links = config.kernel.enabled ? LinkMonitor.open(netns) : undefined;
     const speaker = await BgpSpeaker.start({
       config,
       rib,
       createSession: peerLinkFactory(rib, listener, opts),
       ...(routes !== undefined && { routes, nextHops: routes }),
+      ...(links !== undefined && { links }),
       ...(opts.logger !== undefined && { logger: opts.logger }),
     });
     return {
@@ -85,11 +88,13 @@ export async function runSpeaker(
       async stop(stopOpts) {
         await speaker.stop(stopOpts);
         await listener?.close();
+        links?.close();
         routes?.close();
       },
     };
   } catch (err) {
     await listener?.close();
+    links?.close();
     routes?.close();
     throw err;
   }

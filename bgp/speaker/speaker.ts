@@ -20,6 +20,8 @@ export interface BgpSpeakerOptions {
   readonly routes?: RouteTable;
   /** Nexthop objects for kernel sync (the same RouteNetlink); absent: routes name their gateways. */
   readonly nextHops?: NextHopTable;
+  /** Link notifications (a LinkMonitor): kernel sync resyncs when an interface comes back up. */
+  readonly links?: { cameBackUp(): boolean };
   readonly logger?: Logger;
 }
 
@@ -55,6 +57,7 @@ export class BgpSpeaker {
       this.#kernel = new KernelSync({
         routes: opts.routes,
         ...(opts.nextHops !== undefined && { nextHops: opts.nextHops }),
+        ...(opts.links !== undefined && { links: opts.links }),
         table: opts.config.kernel.table,
         metric: opts.config.kernel.metric,
         resyncIntervalMs: opts.config.kernel.resyncInterval * 1000,

@@ -29,6 +29,9 @@ export const NETLINK_CAP_ACK = 10;
 export const NETLINK_EXT_ACK = 11;
 export const SOCK_RAW = 3;
 export const SOCK_CLOEXEC = 0o2000000;
+export const SOCK_NONBLOCK = 0o4000;
+/** Multicast group of link notifications (RTNLGRP_LINK as a bind(2) group mask). */
+export const RTMGRP_LINK = 1;
 export const CLONE_NEWNET = 0x40000000;
 
 // nlmsghdr.

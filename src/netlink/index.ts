@@ -12,6 +12,7 @@ export {
   NetlinkSyscallError,
 } from './errors.js';
 export type { LinkInfo, LinkRef, OperState, VethPeerSpec, VethSpec } from './link-messages.js';
+export { LinkFlapTracker, LinkMonitor } from './link-monitor.js';
 export {
   currentNetnsInode,
   NetnsAsyncCallbackError,

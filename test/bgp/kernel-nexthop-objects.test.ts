@@ -4,8 +4,13 @@
 // objects; unused ones pruned at the sweep; foreign ones untouched; a link flap survived, also
 // with no change from the RIB (periodic resync).
 import assert from 'node:assert/strict';
-import { type KernelRoute, KernelSync, TRELLIS_BGP_RT_PROTO } from '../../bgp/kernel/index.js';
-import { RouteNetlink } from '../../src/netlink/index.js';
+import {
+  type KernelRoute,
+  KernelSync,
+  type KernelSyncOptions,
+  TRELLIS_BGP_RT_PROTO,
+} from '../../bgp/kernel/index.js';
+import { LinkMonitor, RouteNetlink } from '../../src/netlink/index.js';
 import {
   addUplink,
   ip,
@@ -53,7 +58,7 @@ describe('bgp/kernel KernelSync with nexthop objects (root, kernel)', function (
   const nextHops = (): IpNextHop[] => ipJson<IpNextHop[]>(['-n', ns.name, 'nexthop', 'show']);
   const ourNextHops = (): IpNextHop[] =>
     nextHops().filter((n) => n.protocol === String(TRELLIS_BGP_RT_PROTO));
-  const newSync = (opts: { resyncIntervalMs?: number } = {}): KernelSync => {
+  const newSync = (opts: Pick<KernelSyncOptions, 'resyncIntervalMs' | 'links'> = {}): KernelSync => {
     const sync = new KernelSync({ routes: nl, nextHops: nl, ...opts });
     syncs.push(sync);
     return sync;
@@ -200,5 +205,24 @@ describe('bgp/kernel KernelSync with nexthop objects (root, kernel)', function (
     const objects = ourNextHops();
     assert.equal(objects.length, 1);
     for (const r of ourRoutes().values()) assert.equal(r.nhid, objects[0]!.id);
+  });
+
+  it('after a link flap, with no periodic resync, the link monitor has the routes back within seconds', async () => {
+    const links = LinkMonitor.open({ netnsPath: ns.path });
+    try {
+      const sync = newSync({ links });
+      sync.start({ keepStale: false });
+      for (const route of hostRoutes(10, '192.0.2.2')) sync.set(route);
+      assert.deepEqual(sync.flush().failed, []);
+
+      ip(['-n', ns.name, 'link', 'set', 'up0', 'down']);
+      assert.equal(ourRoutes().size, 0);
+      ip(['-n', ns.name, 'link', 'set', 'up0', 'up']);
+      await waitFor('routes back', 5000, () => (ourRoutes().size === 10 ? true : undefined), 50);
+      assert.equal(ourNextHops().length, 1);
+      assert.equal(sync.stats().repaired, 10);
+    } finally {
+      links.close();
+    }
   });
 });
