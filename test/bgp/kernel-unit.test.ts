@@ -19,6 +19,7 @@ import {
   type RouteInfo,
 } from '../../src/netlink/index.js';
 import { recordingLogger } from '../util/logger.js';
+import { waitFor } from '../wait.js';
 
 const ENETUNREACH = 101;
 const ESRCH = 3;
@@ -337,15 +338,11 @@ describe('bgp/kernel KernelSync (in-memory table)', () => {
     assert.deepEqual([table.inFlight, table.batches.length, table.routes.size], [0, 1, 4]);
   });
 
-  describe('periodic resync', () => {
+  describe('resync by itself (periodic, or when a link came back up)', () => {
     const lines: Record<string, unknown>[] = [];
     let periodic: KernelSync;
-    const until = async (what: string, done: () => boolean): Promise<void> => {
-      for (const deadline = Date.now() + 5000; !done(); ) {
-        if (Date.now() > deadline) assert.fail(`not within 5 s: ${what}`);
-        await new Promise((resolve) => setTimeout(resolve, 5));
-      }
-    };
+    const until = (what: string, done: () => boolean): Promise<true> =>
+      waitFor(what, 5000, () => (done() ? true : undefined), 5);
 
     beforeEach(() => {
       lines.length = 0;
@@ -402,6 +399,33 @@ describe('bgp/kernel KernelSync (in-memory table)', () => {
       await until('the route installed', () => table.routes.size === 1);
       assert.deepEqual(lines, []);
     });
+
+    it('resyncs when the link source says an interface came back up, and survives it failing', async () => {
+      periodic.close();
+      const answers: (boolean | Error)[] = [new Error('netlink socket gone'), true];
+      periodic = new KernelSync({
+        routes: table,
+        flushDelayMs: 1,
+        links: {
+          cameBackUp: () => {
+            const next = answers.shift() ?? false;
+            if (next instanceof Error) throw next;
+            return next;
+          },
+        },
+        logger: recordingLogger(lines),
+      });
+      periodic.start({ keepStale: false });
+      periodic.set(v4('10.1.0.0/24', '192.0.2.1'));
+      periodic.flush();
+      table.routes.clear();
+      // Polled once a second: the first poll fails (logged), the second reports a flap.
+      await until('the route put back', () => table.routes.size === 1);
+      assert.deepEqual(
+        lines.map((l) => l['msg']),
+        ['kernel sync: reading link changes failed', 'kernel sync: resync repaired routes'],
+      );
+    }).timeout(10_000);
 
     it('is off unless asked for', async () => {
       sync.start({ keepStale: false });
