@@ -115,7 +115,7 @@ export class AgentMetrics {
   });
   readonly bgpKernelRepaired = new Counter({
     name: 'trellis_bgp_kernel_routes_repaired_total',
-    help: 'BGP routes the periodic kernel resync put back, changed or removed (someone else changed them, or a link went down)',
+    help: 'BGP routes kernel sync put back, changed or removed in its own resyncs (periodic, or after a link came back up): someone else changed them, or a link went down',
     registers: [this.registry],
     collect: () => {
       this.bgpKernelRepaired.reset();

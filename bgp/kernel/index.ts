@@ -9,5 +9,6 @@ export {
   KernelSync,
   type KernelSyncOptions,
   type KernelSyncStats,
+  type LinkChanges,
   type RouteTable,
 } from './sync.js';

@@ -74,8 +74,13 @@ export interface KernelSyncOptions {
    * Polled every second after `start` (a LinkMonitor): when an interface came back up, the
    * routes and objects its going down took are put back by a resync then, not a period later.
    */
-  readonly links?: { cameBackUp(): boolean };
+  readonly links?: LinkChanges;
   readonly logger?: Logger;
+}
+
+/** Whether an interface came back up since the last call (LinkMonitor). */
+export interface LinkChanges {
+  cameBackUp(): boolean;
 }
 
 /** How often `links` is asked; a flap is repaired within this (plus the resync itself). */
@@ -100,7 +105,10 @@ export interface KernelSyncStats {
   /** Prefixes whose last replace the kernel refused (e.g. ENETUNREACH: next hop not on link). */
   readonly failed: number;
   readonly batches: number;
-  /** Routes the periodic resync put back, changed or removed since start (someone else's doing). */
+  /**
+   * Routes its own resyncs (periodic, or after a link came back up) put back, changed or removed
+   * since start: someone else's doing, or a link's.
+   */
   readonly repaired: number;
 }
 
@@ -164,7 +172,7 @@ export class KernelSync {
   readonly #flushDelayMs: number;
   readonly #maxPending: number;
   readonly #resyncIntervalMs: number;
-  readonly #links: { cameBackUp(): boolean } | undefined;
+  readonly #links: LinkChanges | undefined;
   readonly #log: Logger;
   readonly #objects: NextHopObjects | undefined;
   /** By slotKey(dst); a slot with neither side set is dropped at the flush that empties it. */

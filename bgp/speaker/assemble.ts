@@ -72,7 +72,7 @@ export async function runSpeaker(
   const routes = config.kernel.enabled ? RouteNetlink.open(netns) : undefined;
   let links: LinkMonitor | undefined;
   try {
-    links = config.kernel.enabled ? LinkMonitor.open(netns) : undefined;
+    links = routes === undefined ? undefined : LinkMonitor.open({ ...netns, links: routes });
     const speaker = await BgpSpeaker.start({
       config,
       rib,

@@ -3,7 +3,13 @@
 import type { Logger } from '../../src/log.js';
 import { silentLogger } from '../../src/log.js';
 import type { PeerConfig, SpeakerConfig } from '../config/index.js';
-import { KernelSync, type KernelSyncStats, type NextHopTable, type RouteTable } from '../kernel/index.js';
+import {
+  KernelSync,
+  type KernelSyncStats,
+  type LinkChanges,
+  type NextHopTable,
+  type RouteTable,
+} from '../kernel/index.js';
 import { fromConfigPolicies } from '../policy/index.js';
 import { diffPeers, localRoutesOf } from './announcements.js';
 import { ControlServer } from './control.js';
@@ -21,7 +27,7 @@ export interface BgpSpeakerOptions {
   /** Nexthop objects for kernel sync (the same RouteNetlink); absent: routes name their gateways. */
   readonly nextHops?: NextHopTable;
   /** Link notifications (a LinkMonitor): kernel sync resyncs when an interface comes back up. */
-  readonly links?: { cameBackUp(): boolean };
+  readonly links?: LinkChanges;
   readonly logger?: Logger;
 }
 

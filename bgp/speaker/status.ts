@@ -50,7 +50,7 @@ export type KernelStatus =
       readonly stale: number;
       readonly pending: number;
       readonly failed: number;
-      /** Routes the periodic resync had to put back, change or remove. */
+      /** Routes kernel sync's own resyncs (periodic, or after a link came back) had to put back, change or remove. */
       readonly repaired: number;
       /** The refused prefixes and the kernel's reason (e.g. "ENETUNREACH"). */
       readonly failures: readonly { readonly prefix: string; readonly error: string }[];

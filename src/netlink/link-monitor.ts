@@ -18,9 +18,8 @@ import {
 } from './constants.js';
 import { NetlinkSyscallError } from './errors.js';
 import { sysBind, sysClose, sysRecv, sysSetsockoptInt, sysSocket } from './libc.js';
-import { decodeLink } from './link-messages.js';
+import { decodeLink, type LinkInfo } from './link-messages.js';
 import { withNetns } from './netns.js';
-import { RouteNetlink } from './route.js';
 
 /**
  * Which links came back up: an interface seen administratively up, then down, then up again.
@@ -64,8 +63,14 @@ export class LinkMonitor {
     this.#fd = fd;
   }
 
-  /** Subscribes in the current namespace, or in `opts.netnsPath`'s, then reads the links there. */
-  static open(opts: { readonly netnsPath?: string } = {}): LinkMonitor {
+  /**
+   * Subscribes in the current namespace, or in `opts.netnsPath`'s, then reads the links there
+   * through `opts.links` (a RouteNetlink of the same namespace the caller already has).
+   */
+  static open(opts: {
+    readonly netnsPath?: string;
+    readonly links: { listLinks(): readonly LinkInfo[] };
+  }): LinkMonitor {
     const create = (): number =>
       sysSocket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE);
     const fd = opts.netnsPath === undefined ? create() : withNetns(opts.netnsPath, create);
@@ -77,12 +82,7 @@ export class LinkMonitor {
       sysBind(fd, addr);
       const monitor = new LinkMonitor(fd);
       // Subscribed first, then dumped: a change in between shows in both, and observe() is idempotent.
-      const nl = RouteNetlink.open(opts);
-      try {
-        for (const link of nl.listLinks()) monitor.#tracker.observe(link.index, link.up);
-      } finally {
-        nl.close();
-      }
+      for (const link of opts.links.listLinks()) monitor.#tracker.observe(link.index, link.up);
       return monitor;
     } catch (err) {
       sysClose(fd);

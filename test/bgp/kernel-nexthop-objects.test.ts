@@ -208,7 +208,7 @@ describe('bgp/kernel KernelSync with nexthop objects (root, kernel)', function (
   });
 
   it('after a link flap, with no periodic resync, the link monitor has the routes back within seconds', async () => {
-    const links = LinkMonitor.open({ netnsPath: ns.path });
+    const links = LinkMonitor.open({ netnsPath: ns.path, links: nl });
     try {
       const sync = newSync({ links });
       sync.start({ keepStale: false });

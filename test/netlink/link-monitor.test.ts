@@ -1,7 +1,7 @@
 // LinkFlapTracker's decisions (pure), and LinkMonitor reading the kernel's real link
 // notifications in a namespace of its own (root).
 import assert from 'node:assert/strict';
-import { LinkFlapTracker, LinkMonitor } from '../../src/netlink/index.js';
+import { LinkFlapTracker, LinkMonitor, RouteNetlink } from '../../src/netlink/index.js';
 import { addUplink, ip, requireRoot, TestNamespaces, type TestNs } from './fixture.js';
 
 describe('netlink LinkFlapTracker', () => {
@@ -48,9 +48,14 @@ describe('netlink LinkMonitor (root, kernel)', function () {
   });
 
   const open = (): LinkMonitor => {
-    const m = LinkMonitor.open({ netnsPath: ns.path });
-    monitors.push(m);
-    return m;
+    const nl = RouteNetlink.open({ netnsPath: ns.path });
+    try {
+      const m = LinkMonitor.open({ netnsPath: ns.path, links: nl });
+      monitors.push(m);
+      return m;
+    } finally {
+      nl.close();
+    }
   };
 
   it('says an interface came back up after an admin down, and nothing more until the next flap', () => {
